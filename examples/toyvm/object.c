@@ -244,6 +244,16 @@ void vector_push(obj *vec, obj *value) {
     VM_UNFRAME(f);
 }
 
+/* Tables index buckets with the low bits, but doubles holding small integers
+ * and aligned addresses have all-zero low bits: fold the high bits down
+ * (the murmur3 finaliser). */
+static uint64_t mix(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdu;
+    h ^= h >> 33;
+    return h;
+}
+
 static uint64_t hash_key(const obj *key) {
     if (is_kind(key, K_NUMBER)) {
         double d = AS(number, key)->value;
@@ -251,13 +261,13 @@ static uint64_t hash_key(const obj *key) {
             d = 0; /* -0.0 and 0.0 are one key */
         uint64_t bits;
         memcpy(&bits, &d, sizeof bits);
-        return bits * 0x9e3779b97f4a7c15u;
+        return mix(bits);
     }
     if (is_kind(key, K_STRING))
         return hash_bytes(AS(string, key)->bytes, AS(string, key)->length);
     if (is_kind(key, K_SYMBOL))
         return AS(symbol, key)->hash ^ 0x5bd1e995u;
-    return (uint64_t)(uintptr_t)key * 0x9e3779b97f4a7c15u;
+    return mix((uint64_t)(uintptr_t)key);
 }
 
 /* Keys match by vm_equal for numbers and strings, by identity otherwise. */
