@@ -54,12 +54,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert(SC_GEN_NUM_CLASSES == SC_NUM_SIZE_CLASSES, "class count differs from sizeclass.h");
-_Static_assert(SC_GEN_PAGE_SHIFT == SC_PAGE_SHIFT, "page shift differs from sizeclass.h");
-_Static_assert(SC_GEN_MAX_SMALL_SIZE == SC_MAX_SMALL_SIZE, "max small size differs from sizeclass.h");
-_Static_assert(SC_GEN_SMALL_SIZE_DIV == SC_SMALL_SIZE_DIV, "small size step differs from sizeclass.h");
-_Static_assert(SC_GEN_SMALL_SIZE_MAX == SC_SMALL_SIZE_MAX, "small size limit differs from sizeclass.h");
-_Static_assert(SC_GEN_LARGE_SIZE_DIV == SC_LARGE_SIZE_DIV, "large size step differs from sizeclass.h");
+/* params.h drives the generator, sizeclass.h the runtime: they must agree. */
+_Static_assert(SC_GEN_NUM_CLASSES == SC_NUM_SIZE_CLASSES, "class count");
+_Static_assert(SC_GEN_PAGE_SHIFT == SC_PAGE_SHIFT, "page shift");
+_Static_assert(SC_GEN_MAX_SMALL_SIZE == SC_MAX_SMALL_SIZE, "max small size");
+_Static_assert(SC_GEN_SMALL_SIZE_DIV == SC_SMALL_SIZE_DIV, "small size step");
+_Static_assert(SC_GEN_SMALL_SIZE_MAX == SC_SMALL_SIZE_MAX, "small size limit");
+_Static_assert(SC_GEN_LARGE_SIZE_DIV == SC_LARGE_SIZE_DIV, "large size step");
 /* The tables store sizes as uint16_t and page counts as uint8_t. */
 _Static_assert(SC_GEN_MAX_SMALL_SIZE <= UINT16_MAX + 1, "class sizes do not fit uint16_t");
 #if SC_GEN_NUM_CLASSES != 68
@@ -239,8 +240,9 @@ static void print_table(FILE *f, const char *lead) {
     for (unsigned i = 1; i < nclasses; i++) {
         const struct size_class *c = &classes[i];
         unsigned worst = (c->size - classes[i - 1].size - 1) * objects(c) + tail_waste(c);
-        fprintf(f, "%s%5u  %9u  %10u  %7u  %10u  %8.2f%%  %9u\n", lead, i, c->size, span_bytes(c),
-                objects(c), tail_waste(c), 100.0 * worst / span_bytes(c), 1u << align_bits(c->size));
+        fprintf(f, "%s%5u  %9u  %10u  %7u  %10u  %8.2f%%  %9u\n", lead, i, c->size,
+                span_bytes(c), objects(c), tail_waste(c), 100.0 * worst / span_bytes(c),
+                1u << align_bits(c->size));
     }
     fprintf(f, "%s\n", lead);
 
