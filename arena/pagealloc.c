@@ -233,6 +233,23 @@ void pa_init(page_alloc *pa) {
     pa->initialised = true;
 }
 
+/*
+ * Releases all metadata and leaves *pa zeroed, ready for pa_init again. The
+ * heap memory itself belongs to the caller. For tests and shutdown; no other
+ * call may be in progress.
+ */
+void pa_destroy(page_alloc *pa) {
+    if (!pa->initialised)
+        return;
+    for (size_t b = 0; b < PA_CHUNKS_L1_ENTRIES; b++)
+        if (pa->chunks[b] != NULL)
+            sys_free(pa->chunks[b], sizeof(pa_chunk_block));
+    sys_free(pa->chunks, PA_CHUNKS_L1_ENTRIES * sizeof(pa_chunk_block *));
+    for (unsigned l = 0; l < PA_SUMMARY_LEVELS; l++)
+        sys_free(pa->summary[l], level_entries(l) * sizeof(pa_sum));
+    memset(pa, 0, sizeof(*pa));
+}
+
 /* ---------------------------------------------------------------------------
  * Bitmaps and summaries over address ranges
  */

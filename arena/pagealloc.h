@@ -121,6 +121,8 @@ typedef struct page_alloc {
 /* ---- The allocator (pagealloc.c). All calls need the mheap lock. ---- */
 
 void pa_init(page_alloc *pa);
+/* Releases the metadata (not the heap) and zeroes *pa. */
+void pa_destroy(page_alloc *pa);
 void pa_grow(page_alloc *pa, uintptr_t base, size_t npages);
 uintptr_t pa_alloc(page_alloc *pa, size_t npages, size_t *scav_pages);
 void pa_free(page_alloc *pa, uintptr_t base, size_t npages);
