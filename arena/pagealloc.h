@@ -120,16 +120,36 @@ typedef struct page_alloc {
 
 /* ---- The allocator (pagealloc.c). All calls need the mheap lock. ---- */
 
+/* Reserves the metadata; *pa must be zeroed storage. No heap memory yet. */
 void pa_init(page_alloc *pa);
 /* Releases the metadata (not the heap) and zeroes *pa. */
 void pa_destroy(page_alloc *pa);
+/* Adds [base, base + npages pages) — page-aligned, newly committed, never
+ * part of the heap before — as free pages, marked scavenged (fresh memory is
+ * not backed by RAM yet). Dies if metadata memory cannot be committed. */
 void pa_grow(page_alloc *pa, uintptr_t base, size_t npages);
+/* Allocates the lowest-addressed run of npages free pages and returns its
+ * base, or 0 if no run fits. *scav_pages (if not NULL) gets how many of the
+ * pages were scavenged; their scavenged bits are cleared, and the caller
+ * knows they read as zero. */
 uintptr_t pa_alloc(page_alloc *pa, size_t npages, size_t *scav_pages);
+/* Frees npages allocated pages at base; they become free and unscavenged.
+ * Dies if any of them is already free. */
 void pa_free(page_alloc *pa, uintptr_t base, size_t npages);
+/* Finds the highest-addressed run of free, unscavenged pages (inside one
+ * chunk, at most max_pages), marks it allocated so nobody takes it, sets
+ * *base and returns its length; returns 0 with *base = 0 if there is none.
+ * The caller returns the memory to the OS with the lock dropped, then calls
+ * pa_scavenge_done. */
 size_t pa_scavenge_find(page_alloc *pa, size_t max_pages, uintptr_t *base);
+/* Frees a run from pa_scavenge_find with its scavenged bits set. */
 void pa_scavenge_done(page_alloc *pa, uintptr_t base, size_t npages);
+/* Free pages, scavenged or not; and the free pages that are scavenged. */
 size_t pa_free_pages(const page_alloc *pa);
 size_t pa_scavenged_pages(const page_alloc *pa);
+/* True when page_addr's page is in a grown chunk and marked allocated (in
+ * use, held by the scavenger, or a never-grown page of a partly grown
+ * chunk); false for free pages and for chunks never grown. */
 bool pa_is_allocated(const page_alloc *pa, uintptr_t page_addr);
 /* True when page_addr's page was added by pa_grow and is free and
  * scavenged (for tests and asserts). */

@@ -11,7 +11,10 @@
  */
 #include "pagealloc.h"
 
+#include "sys.h"
+
 #include <check.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -567,6 +570,23 @@ START_TEST(test_pagealloc_random_model) {
 }
 END_TEST
 
+/* ---- fatal errors (need fork mode) ---- */
+
+START_TEST(test_pagealloc_double_free_dies) {
+    pa_grow(&pa, BASE, 16);
+    uintptr_t a = pa_alloc(&pa, 4, NULL);
+    pa_free(&pa, a, 4);
+    pa_free(&pa, a + PAGE, 1);
+}
+END_TEST
+
+START_TEST(test_pagealloc_metadata_oom_dies) {
+    /* The first metadata mapping of a fresh grow fails. */
+    sys_set_fail_after(1);
+    pa_grow(&pa, BASE, 16);
+}
+END_TEST
+
 static Suite *pagealloc_suite(void) {
     Suite *s = suite_create("pagealloc");
 
@@ -601,7 +621,16 @@ static Suite *pagealloc_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(pagealloc_suite());
+    Suite *s = pagealloc_suite();
+    SRunner *sr = srunner_create(s);
+    /* Tests that abort only make sense when each runs in its own process. */
+    if (srunner_fork_status(sr) != CK_NOFORK) {
+        TCase *death = tcase_create("death");
+        tcase_add_checked_fixture(death, setup, NULL);
+        tcase_add_test_raise_signal(death, test_pagealloc_double_free_dies, SIGABRT);
+        tcase_add_test_raise_signal(death, test_pagealloc_metadata_oom_dies, SIGABRT);
+        suite_add_tcase(s, death);
+    }
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
