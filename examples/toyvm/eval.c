@@ -31,15 +31,21 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "vm.h"
 
-/* C recursion bound: each nested eval uses a few hundred bytes of C stack,
- * so 10000 levels stay well inside a default 8 MiB stack. */
-#define MAX_EVAL_DEPTH 10000
+/* C recursion bound. A nested eval uses a few hundred bytes of C stack (more
+ * at -O0), so the limit is set in bytes: the stack's rlimit less a margin
+ * for the primitives and libc calls below the deepest eval, and never more
+ * than MAX_STACK_BUDGET when the stack is unlimited. */
+#define STACK_MARGIN (256 * 1024)
+#define MAX_STACK_BUDGET (64 * 1024 * 1024)
 
 int vm_line;
-static int eval_depth;
+static int eval_depth;              /* nested eval calls, reported in the error */
+static const char *stack_base;      /* an address near the bottom of main's stack */
+static size_t stack_budget;
 
 static obj *vm_stack[VM_STACK_SLOTS];
 static size_t vm_sp;
@@ -56,12 +62,24 @@ static const char *const special_names[SF_COUNT] = {
 static obj *special[SF_COUNT];
 
 void vm_eval_init(void) {
+    char here;
+    stack_base = &here;
+    struct rlimit limit;
+    rlim_t bytes = getrlimit(RLIMIT_STACK, &limit) == 0 ? limit.rlim_cur : 8 * 1024 * 1024;
+    if (bytes == RLIM_INFINITY || bytes > MAX_STACK_BUDGET)
+        bytes = MAX_STACK_BUDGET;
+    stack_budget = bytes > 2 * STACK_MARGIN ? bytes - STACK_MARGIN : bytes / 2;
     vm_add_roots(vm_stack, sizeof vm_stack);
     vm_add_roots(&globals, sizeof globals);
     vm_add_roots(special, sizeof special);
     globals = make_hash();
     for (int i = 0; i < SF_COUNT; i++)
         special[i] = intern_cstr(special_names[i]);
+}
+
+bool vm_stack_exhausted(void) {
+    char here;
+    return (size_t)(stack_base - &here) > stack_budget;
 }
 
 void vm_push(obj *value) {
@@ -270,8 +288,9 @@ obj *eval(obj *x, env *e) {
     env *inner = NULL;
     VM_FRAME(f, &x, &e, &result, &fn, &tmp, &rest, &params, &inner);
     const int outer_line = vm_line;
-    if (++eval_depth > MAX_EVAL_DEPTH)
-        vm_error("recursion too deep (more than %d nested calls)", MAX_EVAL_DEPTH);
+    ++eval_depth;
+    if (vm_stack_exhausted())
+        vm_error("recursion too deep (%d nested evaluations)", eval_depth);
 
     for (;;) {
         /* Tail calls loop here without allocating when the body is a

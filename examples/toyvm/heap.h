@@ -67,8 +67,8 @@ typedef gci_frame *vm_frame_mark_t;
 
 static inline void vm_heap_init(void) { gc_init(); }
 
-/* Collector statistics for the --summary line. Reading them is cheap
- * enough to do every few thousand allocations (heap.c samples the peak). */
+/* Collector statistics for the --summary line. object.c also reads them
+ * every few thousand allocations to sample the peak heap size. */
 typedef struct vm_heap_stats {
     unsigned long cycles;
     double pause_total_ms;
@@ -81,10 +81,11 @@ static inline void vm_heap_read_stats(vm_heap_stats *out) {
     gc_read_stats(&s);
     out->cycles = s.num_gc;
     out->pause_total_ms = (double)s.pause_total_ns / 1e6;
-    /* pause_ns is a ring of the last GC_PAUSE_HISTORY cycles. */
-    unsigned kept = s.num_gc < GC_PAUSE_HISTORY ? s.num_gc : GC_PAUSE_HISTORY;
+    /* pause_ns is a ring of the last GC_PAUSE_HISTORY cycles (zero where no
+     * cycle has run yet); older pauses are gone, so with more cycles than
+     * that this is the longest of the recent ones. */
     uint64_t max = 0;
-    for (unsigned i = 0; i < kept; i++)
+    for (unsigned i = 0; i < GC_PAUSE_HISTORY; i++)
         if (s.pause_ns[i] > max)
             max = s.pause_ns[i];
     out->pause_max_ms = (double)max / 1e6;

@@ -18,9 +18,6 @@
 
 #include "vm.h"
 
-/* Nesting bound for the recursive descent, as eval bounds its depth. */
-#define MAX_READ_DEPTH 10000
-
 void reader_init(reader *r, const char *text, size_t length, int first_line) {
     r->text = text;
     r->length = length;
@@ -120,9 +117,9 @@ static obj *read_atom(reader *r) {
     return intern(token, length);
 }
 
-static obj *read_expr(reader *r, int depth);
+static obj *read_expr(reader *r);
 
-static obj *read_list(reader *r, int depth) {
+static obj *read_list(reader *r) {
     const int open_line = r->line;
     next(r); /* ( */
     obj *head = NULL, *tail = NULL, *item = NULL;
@@ -141,14 +138,14 @@ static obj *read_list(reader *r, int depth) {
             next(r);
             if (!tail)
                 syntax_error(item_line, "'.' at the start of a list");
-            item = read_expr(r, depth + 1);
+            item = read_expr(r);
             VM_STORE(CDR(tail), item);
             skip_space(r);
             if (next(r) != ')')
                 syntax_error(item_line, "expected ')' after the datum following '.'");
             break;
         }
-        item = read_expr(r, depth + 1);
+        item = read_expr(r);
         item = cons(item, NULL);
         item->line = (uint32_t)(head ? item_line : open_line);
         if (tail)
@@ -163,8 +160,8 @@ static obj *read_list(reader *r, int depth) {
     return head;
 }
 
-static obj *read_expr(reader *r, int depth) {
-    if (depth > MAX_READ_DEPTH)
+static obj *read_expr(reader *r) {
+    if (vm_stack_exhausted()) /* the descent recurses once per nested list */
         syntax_error(r->line, "nesting too deep");
     skip_space(r);
     int c = peek(r);
@@ -173,14 +170,14 @@ static obj *read_expr(reader *r, int depth) {
     case EOF:
         syntax_error(line, "unexpected end of input");
     case '(':
-        return read_list(r, depth);
+        return read_list(r);
     case ')':
         syntax_error(line, "unexpected ')'");
     case '"':
         return read_string(r);
     case '\'': {
         next(r);
-        obj *quoted = read_expr(r, depth + 1), *form = NULL;
+        obj *quoted = read_expr(r), *form = NULL;
         VM_FRAME(f, &quoted, &form);
         form = cons(quoted, NULL);
         /* intern may allocate before cons is entered: form must be framed. */
@@ -198,6 +195,6 @@ bool read_datum(reader *r, obj **out) {
     skip_space(r);
     if (peek(r) == EOF)
         return false;
-    *out = read_expr(r, 0);
+    *out = read_expr(r);
     return true;
 }

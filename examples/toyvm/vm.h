@@ -142,6 +142,9 @@ void vm_pop(size_t n);
 void vm_eval_init(void);
 void vm_define_global(const char *name, obj *value);
 obj *eval(obj *x, env *e);
+/* True when the C stack is nearly used up: recursive code checks it and
+ * raises an error instead of overflowing. */
+bool vm_stack_exhausted(void);
 /* Calls f (closure or primitive) on argc values; used by apply. */
 obj *vm_apply(obj *f, int argc, obj **argv);
 
