@@ -1,0 +1,91 @@
+/*
+ * thread.h — registered mutator threads, stop-the-world and safepoints.
+ *
+ * Every thread that touches the heap is registered and has a gh_thread: its
+ * mcache, its shadow-stack frame list, its write-barrier buffer and its
+ * collector work state. A thread is in one of three states:
+ *
+ *   THR_RUNNING  executing mutator code; it may touch heap pointers and
+ *                stops only at a safepoint (gc_alloc, gc_safepoint).
+ *   THR_STOPPED  waiting at a safepoint for the world to restart.
+ *   THR_BLOCKED  parked between gc_enter_blocking and gc_leave_blocking; it
+ *                touches no heap pointer, so the collector proceeds without
+ *                waiting for it and reads its frames itself.
+ *
+ * Stop-the-world is a handshake (Go preempts goroutines anywhere; C threads
+ * can only be asked): the stopper sets gci_stw_pending and waits until no
+ * other thread is THR_RUNNING. Running threads see the flag at their next
+ * safepoint and stop; blocked threads stay blocked, and leaving the blocking
+ * region waits for the restart.
+ *
+ * Concurrency: states, the registry and gci_stw_pending change only under
+ * sched_lock, so the stopper's scan of states and a thread's own transition
+ * are ordered by that lock. gci_stw_pending is also read without the lock
+ * (the safepoint fast path): a stale 0 only delays the stop until the next
+ * safepoint, and a stale 1 costs one trip into the slow path.
+ */
+#ifndef GH_THREAD_H
+#define GH_THREAD_H
+
+#include "goheap.h"
+#include "mcache.h"
+
+#include <pthread.h>
+
+enum { THR_RUNNING = 0, THR_STOPPED = 1, THR_BLOCKED = 2 };
+
+/* Per-thread write-barrier buffer: pointers to shade, flushed in batches
+ * to the marker (gc/barrier.c). */
+#define WBBUF_ENTRIES 256
+
+struct gcwork;
+
+typedef struct gh_thread {
+    struct gh_thread *next, *prev;
+    mcache cache;
+    gci_frame **frame_top; /* the thread's gci_frame_top */
+    volatile AO_t status;
+    pthread_t pthread;
+    unsigned id;
+
+    /* Collector state, owned by gc/. */
+    struct gcwork *gcw;
+    uintptr_t stack_scan_gen; /* the cycle whose roots this thread gave */
+    int64_t assist_credit;    /* bytes the thread may allocate before assisting */
+    size_t wbbuf_next;
+    uintptr_t wbbuf[WBBUF_ENTRIES];
+} gh_thread;
+
+extern __thread gh_thread *thr_self;
+
+/* The calling thread's gh_thread, or a fatal error naming `call` when the
+ * thread is not registered. */
+GH_NORETURN GH_COLD void thr_unregistered(const char *call);
+GH_INLINE gh_thread *thr_current(const char *call) {
+    gh_thread *t = thr_self;
+    if (GH_UNLIKELY(t == NULL))
+        thr_unregistered(call);
+    return t;
+}
+
+/* The registry, for walks made with the world stopped (or sched_lock held). */
+gh_thread *thr_list(void);
+unsigned thr_count(void);
+
+/* World lock: serialises cycles. Acquiring parks the caller (it may wait
+ * for a whole cycle run by another thread, which must not wait for it). */
+void world_lock_acquire(void);
+void world_lock_release(void);
+/* The same, for a caller that is already parked (THR_BLOCKED). */
+void world_lock_acquire_parked(void);
+
+/* Stops every other registered thread at a safepoint (or leaves it parked).
+ * The caller holds the world lock. */
+void stw_stop(void);
+void stw_start(void);
+
+void thr_init(void);
+void thr_shutdown(void);
+void thr_register_self(void);
+
+#endif /* GH_THREAD_H */
