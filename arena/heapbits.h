@@ -41,7 +41,9 @@ GH_INLINE uint64_t hb_load_word(const heap_arena *ha, uintptr_t w) {
  * is not NULL, reading the bitmap 64 words at a time and jumping between set
  * bits. Always inlined: with a constant fn the call disappears, so the
  * marker's hot loop and the verifier share this code at no cost. Slots are
- * read with relaxed atomic loads (mutators may store concurrently). */
+ * read with acquire loads (a plain move on x86-64): mutators store into them
+ * concurrently through the write barrier's release store, and the acquire
+ * makes the pointed-to span's initialisation visible to the marker. */
 GH_INLINE void hb_for_each_pointer(uintptr_t b, uintptr_t n,
                                    void (*fn)(void *ctx, uintptr_t slot, uintptr_t value),
                                    void *ctx) {
@@ -60,7 +62,7 @@ GH_INLINE void hb_for_each_pointer(uintptr_t b, uintptr_t n,
             unsigned i = (unsigned)__builtin_ctzll(bits);
             bits &= bits - 1;
             uintptr_t slot = addr + (uintptr_t)i * GH_PTR_SIZE;
-            uintptr_t p = AO_load((volatile AO_t *)slot);
+            uintptr_t p = AO_load_acquire((volatile AO_t *)slot);
             if (p != 0)
                 fn(ctx, slot, p);
         }

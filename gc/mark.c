@@ -69,7 +69,7 @@ static inline void shade_from(gcwork *w, uintptr_t p, uintptr_t holder, uintptr_
     if (ha == NULL)
         return;
     mspan *s = (mspan *)gh_load(&ha->spans[arena_page_index(p)]);
-    if (GH_UNLIKELY(s == NULL || gh_load(&s->state) != SPAN_IN_USE || p >= s->limit ||
+    if (GH_UNLIKELY(s == NULL || gh_load_acquire(&s->state) != SPAN_IN_USE || p >= s->limit ||
                     p < s->startaddr)) {
         if (gh_debug.invalidptr)
             bad_pointer(p, holder, slot);
@@ -180,7 +180,7 @@ void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
 }
 
 static void shade_root_slot(void **slot, void *arg) {
-    uintptr_t p = AO_load((volatile AO_t *)slot);
+    uintptr_t p = AO_load_acquire((volatile AO_t *)slot);
     if (p != 0)
         shade_from(arg, p, 0, (uintptr_t)slot);
 }

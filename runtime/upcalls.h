@@ -27,6 +27,11 @@ void sweep_deduct_credit(uintptr_t bytes);
  * freed or none are left, before the heap grows (gc/sweep.c). */
 void sweep_reclaim(uintptr_t npages);
 
+/* Bracket a search for spans to sweep (pop from a list, then claim), so
+ * that sweep_finish waits for it (gc/sweep.c). */
+void sweep_begin(void);
+void sweep_end(void);
+
 /* Claims s for sweeping: CAS of its sweepgen from h-2 to h-1. On success
  * the caller must call sweep_span(s, ...) next (gc/sweep.c). */
 bool sweep_claim(mspan *s, uintptr_t sg);
