@@ -228,7 +228,9 @@ static void record_pause(uint32_t n, uint64_t ns) {
     pause_total_ns += ns;
 }
 
-/* Runs one cycle on the collector thread. */
+/* Runs one cycle on the collector thread. Pauses are measured from the
+ * stop request to the restart, so they include the time threads take to
+ * reach a safepoint, as Go's STW accounting does. */
 static void run_cycle(bool forced) {
     uint64_t start = now_ns(CLOCK_MONOTONIC);
     uint64_t cpu_start = now_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -246,17 +248,18 @@ static void run_cycle(bool forced) {
 
     /* 1. Sweep termination (pause 1). */
     world_lock_acquire();
+    uint64_t p1_begin = now_ns(CLOCK_MONOTONIC);
     stw_stop();
     sweep_termination();
     pacer_state.live_at_trigger = heap_before;
-    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
     gcwork w = {0};
     if (!stw_mark) {
         stw_start();
         world_lock_release();
     }
-    uint64_t stw1_end = now_ns(CLOCK_MONOTONIC);
-    record_pause(n, stw1_end - start);
+    uint64_t p1_end = now_ns(CLOCK_MONOTONIC);
+    if (!stw_mark)
+        record_pause(n, p1_end - p1_begin);
 
     /* 2. Mark. Globals first, then every thread's frames by handshake: a
      * running thread scans its own at its next safepoint. */
@@ -271,7 +274,7 @@ static void run_cycle(bool forced) {
     } else {
         thr_handshake(handshake_scan_frames);
     }
-    uint64_t t2;
+    uint64_t p2_begin;
     for (;;) {
         gh_xadd(&markers_busy, 1);
         mark_drain(&w);
@@ -287,7 +290,7 @@ static void run_cycle(bool forced) {
                 handshake_flush(t);
             if (!work_global_empty())
                 continue;
-            t2 = now_ns(CLOCK_MONOTONIC);
+            p2_begin = now_ns(CLOCK_MONOTONIC);
             break;
         }
         /* Ragged barrier: every thread hands over its buffers. Work found
@@ -300,7 +303,7 @@ static void run_cycle(bool forced) {
             cycle_test_hook("mark-drained");
         /* 3. Mark termination (pause 2): stop, and prove nothing is grey. */
         world_lock_acquire();
-        t2 = now_ns(CLOCK_MONOTONIC);
+        p2_begin = now_ns(CLOCK_MONOTONIC);
         stw_stop();
         gh_store(&flushed_work, 0);
         for (gh_thread *t = thr_list(); t != NULL; t = t->next)
@@ -310,39 +313,39 @@ static void run_cycle(bool forced) {
         /* Threads produced work after the barrier: resume marking. */
         stw_start();
         world_lock_release();
-        record_pause(n, now_ns(CLOCK_MONOTONIC) - t2);
+        record_pause(n, now_ns(CLOCK_MONOTONIC) - p2_begin);
     }
     if (!stw_mark)
         workers_set_active(false);
     workers_quiesce();
     uint64_t cpu_mark = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_mark0;
-    uint64_t t3 = now_ns(CLOCK_MONOTONIC);
+    uint64_t term_begin = now_ns(CLOCK_MONOTONIC);
     uint64_t marked = mark_termination();
 
-    uint64_t end = now_ns(CLOCK_MONOTONIC);
     num_gc = n;
     if (forced)
         num_forced_gc++;
-    record_pause(n, stw_mark ? end - start - (stw1_end - start) : end - t2);
+    pthread_mutex_lock(&worker_lock);
+    uint64_t helper_cpu = marker_cpu_ns;
+    pthread_mutex_unlock(&worker_lock);
+    stw_start();
+    uint64_t end = now_ns(CLOCK_MONOTONIC);
+    record_pause(n, stw_mark ? end - p1_begin : end - p2_begin);
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
     last_gc_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
     pause_end_ns[(n + GC_PAUSE_HISTORY - 1) % GC_PAUSE_HISTORY] = last_gc_ns;
-    pthread_mutex_lock(&worker_lock);
-    uint64_t helper_cpu = marker_cpu_ns;
-    pthread_mutex_unlock(&worker_lock);
     uint64_t cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start + helper_cpu;
     gc_cpu_ns += cpu;
-    stw_start();
     world_lock_release();
 
     sweep_bg_wake();
     if (gh_debug.gctrace) {
         trace_line tl = {
             .n = n, .start_ns = start, .forced = forced,
-            .stw1_ns = stw1_end - start, .mark_ns = t2 - stw1_end, .stw2_ns = end - t3,
-            .cpu_stw1_ns = t1 - start, .cpu_assist_ns = 0,
-            .cpu_bg_ns = cpu_mark + helper_cpu, .cpu_idle_ns = 0, .cpu_stw2_ns = end - t3,
+            .stw1_ns = p1_end - p1_begin, .mark_ns = p2_begin - p1_end, .stw2_ns = end - p2_begin,
+            .cpu_stw1_ns = p1_end - p1_begin, .cpu_assist_ns = 0,
+            .cpu_bg_ns = cpu_mark + helper_cpu, .cpu_idle_ns = 0, .cpu_stw2_ns = end - term_begin,
             .heap_before = heap_before, .heap_after = gh_load(&gstats.heap_alloc),
             .heap_marked = marked, .heap_goal = pacer_state.heap_goal,
         };
