@@ -21,8 +21,8 @@
  *
  * Concurrency. Allocation bumps `free_offset` of the newest chunk with an
  * atomic add (many sweepers and allocating threads race); only chunk
- * replacement takes gcbits_lock. Recycled chunks are cleared before reuse,
- * so every bitmap starts zeroed.
+ * replacement takes gcbits_lock. Recycled chunks are cleared when they are
+ * reused (outside any pause), so every bitmap starts zeroed.
  */
 #include "span.h"
 
@@ -70,6 +70,9 @@ uint8_t *gcbits_new(uintptr_t nelems) {
         gcbits_chunk *c = recycled;
         if (c != NULL) {
             recycled = c->next;
+            /* Cleared here, not at the epoch change, which runs with the
+             * world stopped: the pause must not grow with the heap. */
+            memset(c, 0, GCBITS_CHUNK_BYTES);
         } else {
             c = sys_alloc(GCBITS_CHUNK_BYTES);
             if (c == NULL)
@@ -90,7 +93,6 @@ void gcbits_next_epoch(void) {
     while (gen_previous != NULL) {
         gcbits_chunk *c = gen_previous;
         gen_previous = c->next;
-        memset(c, 0, GCBITS_CHUNK_BYTES);
         c->next = recycled;
         recycled = c;
     }

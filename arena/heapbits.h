@@ -37,6 +37,39 @@ GH_INLINE uint64_t hb_load_word(const heap_arena *ha, uintptr_t w) {
     return AO_load((const volatile AO_t *)&ha->bitmap[w]);
 }
 
+/* Calls fn(ctx, slot, value) for every pointer slot in [b, b+n) whose value
+ * is not NULL, reading the bitmap 64 words at a time and jumping between set
+ * bits. Always inlined: with a constant fn the call disappears, so the
+ * marker's hot loop and the verifier share this code at no cost. Slots are
+ * read with acquire loads (a plain move on x86-64): mutators store into them
+ * concurrently through the write barrier's release store, and the acquire
+ * makes the pointed-to span's initialisation visible to the marker. */
+GH_INLINE void hb_for_each_pointer(uintptr_t b, uintptr_t n,
+                                   void (*fn)(void *ctx, uintptr_t slot, uintptr_t value),
+                                   void *ctx) {
+    uintptr_t end = b + n;
+    heap_arena *ha = NULL;
+    for (uintptr_t addr = b; addr < end;) {
+        if (ha == NULL || addr - ha->base >= GH_ARENA_BYTES)
+            ha = arena_of(addr);
+        uintptr_t word = (addr - ha->base) / GH_PTR_SIZE;
+        unsigned shift = word % 64;
+        uintptr_t count = GH_MIN(64 - shift, (end - addr) / GH_PTR_SIZE);
+        uint64_t bits = hb_load_word(ha, word / 64) >> shift;
+        if (count < 64)
+            bits &= ((uint64_t)1 << count) - 1;
+        while (bits != 0) {
+            unsigned i = (unsigned)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            uintptr_t slot = addr + (uintptr_t)i * GH_PTR_SIZE;
+            uintptr_t p = AO_load_acquire((volatile AO_t *)slot);
+            if (p != 0)
+                fn(ctx, slot, p);
+        }
+        addr += count * GH_PTR_SIZE;
+    }
+}
+
 /* Is the word at addr a pointer slot? (tests, verification) */
 GH_INLINE bool hb_is_pointer(uintptr_t addr) {
     heap_arena *ha = arena_of(addr);

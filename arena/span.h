@@ -81,7 +81,8 @@ typedef struct mspan {
 /* The in-use span containing p, or NULL. Lock-free, constant time. */
 GH_INLINE mspan *span_of(uintptr_t p) {
     mspan *s = span_of_unchecked(p);
-    if (s == NULL || gh_load(&s->state) != SPAN_IN_USE || p < s->startaddr || p >= s->limit)
+    if (s == NULL || gh_load_acquire(&s->state) != SPAN_IN_USE || p < s->startaddr ||
+        p >= s->limit)
         return NULL;
     return s;
 }

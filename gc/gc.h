@@ -11,10 +11,12 @@
  *   GC_MARKTERM   the world is stopped: the last work is drained, caches
  *                 are flushed, sweepgen advances, sweeping starts.
  *
- * The tri-color invariant: a black object (marked and scanned) never points
- * to a white one (unmarked) without that white object also being reachable
- * from a grey one (marked, queued in a work buffer) or from a root not yet
- * scanned... maintained by the hybrid barrier; see gc/barrier.c.
+ * The invariant marking keeps (the weak tri-color invariant under Go's
+ * hybrid barrier): every white object that a black object or an already
+ * scanned frame points to is reachable from some grey object through white
+ * objects, or is protected by the barrier having shaded it. So when no grey
+ * object is left, every reachable object is black. gc/barrier.c gives the
+ * argument; gccheckmark=1 verifies the result (gc/checkmark.c).
  */
 #ifndef GH_GC_H
 #define GH_GC_H
@@ -32,12 +34,19 @@ struct gh_thread;
 /* --- mark.c --- */
 /* Shades the object containing p, if p points into the heap. */
 void mark_shade(struct gcwork *w, uintptr_t p);
+/* Scans the registered global ranges. */
+void mark_globals(struct gcwork *w);
 /* Scans the roots: global ranges and every thread's frames. */
 void mark_roots(struct gcwork *w);
 /* Scans the frames of thread t. */
 void mark_thread_frames(struct gcwork *w, struct gh_thread *t);
 /* Drains w and the global queue until both are empty. */
 void mark_drain(struct gcwork *w);
+/* Drains until `budget` bytes were scanned or no work is left; returns the
+ * scan work done. */
+int64_t mark_drain_n(struct gcwork *w, int64_t budget);
+void mark_assist_start_cycle(uint64_t scan_expected, uint64_t heap_goal);
+extern volatile AO_t assist_work_total;
 /* Bytes marked so far this cycle. */
 uint64_t mark_bytes_marked(void);
 void mark_reset_cycle(void);
@@ -53,7 +62,19 @@ void sweep_bg_start(void);
 void sweep_bg_stop(void);
 void sweep_bg_wake(void);
 
+/* --- barrier.c --- */
+extern volatile AO_t gci_wb_enabled;
+/* Shades the pointers in t's write-barrier buffer into t's gcwork. */
+void wb_flush(struct gh_thread *t);
+
 /* --- checkmark.c --- */
+/* With the world stopped after mark: re-marks everything reachable into the
+ * checkmarks bitmaps and dies naming any reachable object left unmarked. */
 void checkmark_verify(void);
+
+/* --- cycle.c --- */
+/* Test-only: called by the collector at named points of a cycle
+ * ("mark-drained": marking found no work left, before termination). */
+extern void (*cycle_test_hook)(const char *point);
 
 #endif /* GH_GC_H */

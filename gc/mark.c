@@ -36,9 +36,11 @@
 #include "gc.h"
 #include "heapbits.h"
 #include "roots.h"
+#include "stats.h"
 #include "work.h"
 
 volatile AO_t gc_phase;
+volatile AO_t assist_work_total; /* scan work done by assists this cycle */
 
 /* Large objects are scanned in pieces of this size (Go's maxObletBytes). */
 #define OBLET_BYTES ((uintptr_t)128 << 10)
@@ -67,7 +69,7 @@ static inline void shade_from(gcwork *w, uintptr_t p, uintptr_t holder, uintptr_
     if (ha == NULL)
         return;
     mspan *s = (mspan *)gh_load(&ha->spans[arena_page_index(p)]);
-    if (GH_UNLIKELY(s == NULL || gh_load(&s->state) != SPAN_IN_USE || p >= s->limit ||
+    if (GH_UNLIKELY(s == NULL || gh_load_acquire(&s->state) != SPAN_IN_USE || p >= s->limit ||
                     p < s->startaddr)) {
         if (gh_debug.invalidptr)
             bad_pointer(p, holder, slot);
@@ -88,29 +90,14 @@ static inline void shade_from(gcwork *w, uintptr_t p, uintptr_t holder, uintptr_
 
 void mark_shade(gcwork *w, uintptr_t p) { shade_from(w, p, 0, 0); }
 
-/* Scans [b, b+n) of the object whose base is `obj` by the heap bitmap. */
-static void scan_range(gcwork *w, uintptr_t b, uintptr_t n, uintptr_t obj) {
-    uintptr_t end = b + n;
-    heap_arena *ha = NULL;
-    for (uintptr_t addr = b; addr < end;) {
-        if (ha == NULL || addr - ha->base >= GH_ARENA_BYTES)
-            ha = arena_of(addr);
-        uintptr_t word = (addr - ha->base) / GH_PTR_SIZE;
-        unsigned shift = word % 64;
-        uintptr_t count = GH_MIN(64 - shift, (end - addr) / GH_PTR_SIZE);
-        uint64_t bits = hb_load_word(ha, word / 64) >> shift;
-        if (count < 64)
-            bits &= ((uint64_t)1 << count) - 1;
-        while (bits != 0) {
-            unsigned i = (unsigned)__builtin_ctzll(bits);
-            bits &= bits - 1;
-            uintptr_t slot = addr + (uintptr_t)i * GH_PTR_SIZE;
-            uintptr_t p = AO_load((volatile AO_t *)slot);
-            if (p != 0)
-                shade_from(w, p, obj, slot);
-        }
-        addr += count * GH_PTR_SIZE;
-    }
+typedef struct scan_ctx {
+    gcwork *w;
+    uintptr_t obj;
+} scan_ctx;
+
+static inline void shade_slot(void *ctx, uintptr_t slot, uintptr_t p) {
+    scan_ctx *c = ctx;
+    shade_from(c->w, p, c->obj, slot);
 }
 
 /* Scans the grey object (or oblet) at b. Go: scanobject */
@@ -128,7 +115,8 @@ static void scan_object(gcwork *w, uintptr_t b) {
         }
         n = GH_MIN(obj + s->elemsize - b, OBLET_BYTES);
     }
-    scan_range(w, b, n, obj);
+    scan_ctx ctx = {w, obj};
+    hb_for_each_pointer(b, n, shade_slot, &ctx);
     w->scan_work += (int64_t)n;
 }
 
@@ -138,8 +126,61 @@ void mark_drain(gcwork *w) {
         scan_object(w, b);
 }
 
+int64_t mark_drain_n(gcwork *w, int64_t budget) {
+    int64_t start = w->scan_work, done = 0;
+    uintptr_t b;
+    while (done < budget && (b = work_tryget(w)) != 0) {
+        scan_object(w, b);
+        done = w->scan_work - start;
+    }
+    return done;
+}
+
+/* --- mark assists --- */
+
+/* Scan work expected this cycle (the scannable heap when mark began) and the
+ * heap goal, set at mark start; the assist ratio is revised from them and
+ * the progress counters on every assist. Go: gcControllerState.revise */
+static volatile AO_t assist_scan_expected, assist_heap_goal;
+
+void mark_assist_start_cycle(uint64_t scan_expected, uint64_t heap_goal) {
+    gh_store(&assist_scan_expected, scan_expected);
+    gh_store(&assist_heap_goal, heap_goal);
+}
+
+/* Scan work owed per byte allocated from now on: the scan work left divided
+ * by the heap growth left before the goal. */
+static double assist_work_per_byte(void) {
+    double work_left = (double)gh_load(&assist_scan_expected) -
+                       (double)gh_load(&work_scan_done);
+    double heap_left = (double)gh_load(&assist_heap_goal) - (double)gh_load(&gstats.heap_live);
+    if (work_left < 64 * 1024)
+        work_left = 64 * 1024; /* the estimate ran out: keep some pressure */
+    if (heap_left < 64 * 1024)
+        heap_left = 64 * 1024; /* past the goal: assist hard, but finitely */
+    return work_left / heap_left;
+}
+
+void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
+    if (GH_LIKELY(gh_load(&gc_phase) != GC_MARK))
+        return;
+    t->assist_credit -= (int64_t)bytes;
+    if (t->assist_credit >= 0)
+        return;
+    double wpb = assist_work_per_byte();
+    int64_t owed = (int64_t)((double)-t->assist_credit * wpb) + 1;
+    int64_t done = mark_drain_n(t->gcw, owed);
+    t->assist_credit += (int64_t)((double)done / wpb);
+    /* Grey objects found while assisting go where the workers see them. */
+    work_dispose(t->gcw);
+    gh_xadd(&assist_work_total, (uintptr_t)done);
+    /* Out of work: the markers are ahead, so the debt is forgiven. */
+    if (t->assist_credit < 0 && work_global_empty())
+        t->assist_credit = 0;
+}
+
 static void shade_root_slot(void **slot, void *arg) {
-    uintptr_t p = AO_load((volatile AO_t *)slot);
+    uintptr_t p = AO_load_acquire((volatile AO_t *)slot);
     if (p != 0)
         shade_from(arg, p, 0, (uintptr_t)slot);
 }
@@ -148,8 +189,10 @@ void mark_thread_frames(gcwork *w, gh_thread *t) {
     roots_for_each_frame_slot(t, shade_root_slot, w);
 }
 
+void mark_globals(gcwork *w) { roots_for_each_global(shade_root_slot, w); }
+
 void mark_roots(gcwork *w) {
-    roots_for_each_global(shade_root_slot, w);
+    mark_globals(w);
     for (gh_thread *t = thr_list(); t != NULL; t = t->next)
         mark_thread_frames(w, t);
 }
@@ -164,6 +207,7 @@ void mark_new_object(gh_thread *t, mspan *s, uintptr_t p) {
 }
 
 void mark_reset_cycle(void) {
+    gh_store(&assist_work_total, 0);
     gh_store(&work_bytes_marked, 0);
     gh_store(&work_scan_done, 0);
     /* No span has a marked object yet. */

@@ -28,8 +28,10 @@
  * claimant sweeps it. sweep_span asserts it holds the claim (sweepgen ==
  * h-1) and ends by publishing sweepgen = h.
  *
- * Termination: `sweepers_active` counts claims in progress; sweeping is done
- * when no unswept span is listed (`sweep_drained`) and no claim is active.
+ * Termination: `sweepers_active` counts sweeps in progress, from before a
+ * sweeper pops a span off a list until it has swept it (sweep_begin/end
+ * bracket the pop; each claim counts too); sweeping is done when no unswept
+ * span is listed (`sweep_drained`) and none is active.
  * sweep_finish waits for both, which is how gc_collect returns with sweeping
  * finished and how a cycle knows the previous sweep is complete.
  */
@@ -57,6 +59,9 @@ static volatile AO_t pages_per_byte_bits;
 static volatile AO_t heap_live_basis;
 
 static uint64_t current_sweepgen(void) { return gh_load(&mheap_.sweepgen); }
+
+void sweep_begin(void) { gh_xadd(&sweepers_active, 1); }
+void sweep_end(void) { gh_xadd(&sweepers_active, (uintptr_t)-1); }
 
 bool sweep_claim(mspan *s, uintptr_t sg) {
     gh_xadd(&sweepers_active, 1);
@@ -143,20 +148,25 @@ static mspan *next_span_for_sweep(void) {
 }
 
 uintptr_t sweep_one(void) {
-    uintptr_t sg = current_sweepgen();
+    /* Counted active from before the pop: a span popped but not yet claimed
+     * must not let sweep_finish conclude that sweeping is over. */
+    sweep_begin();
+    uintptr_t sg = current_sweepgen(), npages = 0;
     for (;;) {
         mspan *s = next_span_for_sweep();
         if (s == NULL) {
             gh_store(&sweep_drained, 1);
-            return 0;
+            break;
         }
         if (sweep_claim(s, sg)) {
-            uintptr_t npages = s->npages;
+            npages = s->npages;
             sweep_span(s, false);
-            return npages;
+            break;
         }
         /* Claimed by another sweeper (the reclaimer), which lists it. */
     }
+    sweep_end();
+    return npages;
 }
 
 void sweep_finish(void) {

@@ -53,6 +53,9 @@ void gc_shutdown(void) {
     gh_thread *t = thr_current("gc_shutdown");
     if (thr_count() != 1 || thr_list() != t)
         gh_fatalf("gc_shutdown: %u other threads are still registered", thr_count() - 1);
+    /* Parked, so a cycle in flight neither waits for this thread nor is
+     * waited for by it while the collector threads are joined. */
+    gc_enter_blocking();
     cycle_shutdown();
     thr_shutdown();
     roots_shutdown();

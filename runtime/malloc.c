@@ -28,6 +28,7 @@
  * NULL + ENOMEM from gc_try_alloc; so is running out of memory.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "goheap.h"
@@ -38,6 +39,30 @@
 #include "stats.h"
 #include "thread.h"
 #include "upcalls.h"
+
+/* Work an allocation must do beyond the fast path, as one word so the fast
+ * path tests it with a single load and branch: ALLOC_HOOK_MARKING while a
+ * mark phase runs (allocate black, gc/cycle.c sets it with the world
+ * stopped), ALLOC_HOOK_TYPES when a debug mode reports object types. */
+volatile AO_t alloc_hooks;
+
+/* Records the type of the new object x of span s (debug modes only). */
+static GH_NOINLINE GH_COLD void record_type(mspan *s, uintptr_t x, const gc_type *type) {
+    if (s->obj_types == NULL) {
+        s->obj_types = calloc(s->nelems, sizeof *s->obj_types);
+        if (s->obj_types == NULL)
+            return; /* best effort: reports will say "?" */
+    }
+    s->obj_types[span_obj_index(s, x)] = type;
+}
+
+static GH_NOINLINE void run_alloc_hooks(gh_thread *t, mspan *s, uintptr_t x, const gc_type *type) {
+    uintptr_t hooks = gh_load(&alloc_hooks);
+    if (hooks & ALLOC_HOOK_MARKING)
+        mark_new_object(t, s, x);
+    if (hooks & ALLOC_HOOK_TYPES)
+        record_type(s, x, type);
+}
 
 /* The address every zero-byte allocation returns. */
 static uint64_t zerobase;
@@ -95,7 +120,9 @@ static GH_NOINLINE uintptr_t next_free_slow(mcache *c, span_class spc, mspan **s
 static GH_NOINLINE void *alloc_large(size_t size, const gc_type *type, bool noscan,
                                      bool needzero, bool may_fail, const char *call) {
     uintptr_t npages = GH_DIV_ROUND_UP(size, GH_PAGE_SIZE);
+    gc_safepoint();
     cycle_maybe_start();
+    mark_assist_alloc(thr_self, npages << GH_PAGE_SHIFT);
     sweep_deduct_credit(npages << GH_PAGE_SHIFT);
     sweep_reclaim(npages);
     mspan *s = mheap_alloc_span(npages, sc_make_span_class(0, noscan));
@@ -118,8 +145,8 @@ static GH_NOINLINE void *alloc_large(size_t size, const gc_type *type, bool nosc
         hb_write_type(s->startaddr, bytes, size, type);
     /* Listed as a full swept span of class 0 so the sweeper finds it. */
     mcentral_push_swept(s, true);
-    if (GH_UNLIKELY(gh_load(&gci_wb_enabled)))
-        mark_new_object(thr_self, s, s->startaddr);
+    if (GH_UNLIKELY(gh_load(&alloc_hooks)))
+        run_alloc_hooks(thr_self, s, s->startaddr, type);
     return x;
 }
 
@@ -155,8 +182,8 @@ static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bo
             c->tiny = x;
             c->tiny_offset = size;
         }
-        if (GH_UNLIKELY(gh_load(&gci_wb_enabled)))
-            mark_new_object(t, s, x);
+        if (GH_UNLIKELY(gh_load(&alloc_hooks)))
+            run_alloc_hooks(t, s, x, NULL);
         return (void *)x;
     }
     span_class spc = sc_make_span_class(sc_size_to_class(size), noscan);
@@ -175,8 +202,8 @@ static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bo
                       type->name ? type->name : "?", type->size, type->ptrdata);
         hb_write_type(x, s->elemsize, size, type);
     }
-    if (GH_UNLIKELY(gh_load(&gci_wb_enabled)))
-        mark_new_object(t, s, x);
+    if (GH_UNLIKELY(gh_load(&alloc_hooks)))
+        run_alloc_hooks(t, s, x, type);
     return (void *)x;
 }
 

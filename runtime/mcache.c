@@ -12,6 +12,7 @@
 
 #include "mcentral.h"
 #include "mheap.h"
+#include "thread.h"
 #include "stats.h"
 #include "upcalls.h"
 
@@ -45,7 +46,11 @@ bool mcache_refill(mcache *c, span_class spc) {
         c->alloc[spc] = &mcache_empty_span;
         mcentral_uncache_span(&mcentrals[spc], s);
     }
+    /* A safepoint: the cycle may need this thread (stop, handshake); and the
+     * place to start a cycle or pay for allocating during one. */
+    gc_safepoint();
     cycle_maybe_start();
+    mark_assist_alloc(thr_self, (uintptr_t)sc_class_to_npages[sc_span_class_size(spc)] << GH_PAGE_SHIFT);
     s = mcentral_cache_span(&mcentrals[spc]);
     if (s == NULL)
         return false;

@@ -118,10 +118,12 @@ mspan *mcentral_cache_span(mcentral *c) {
         gh_unlock(&c->lock);
         return have_span(s);
     }
+    sweep_begin();
     while ((s = list_pop(&c->partial[unswept_index(sg)])) != NULL) {
         if (sweep_claim(s, sg)) {
             gh_unlock(&c->lock);
             sweep_span(s, true);
+            sweep_end();
             return have_span(s);
         }
         /* Being swept by someone else, who will list it when done. */
@@ -137,11 +139,13 @@ mspan *mcentral_cache_span(mcentral *c) {
         gh_lock(&c->lock);
         if (s->freeindex < s->nelems && s->alloc_count < s->nelems) {
             gh_unlock(&c->lock);
+            sweep_end();
             return have_span(s);
         }
         list_push(&c->full[swept_index(sg)], s);
     }
     gh_unlock(&c->lock);
+    sweep_end();
 
     /* Nothing reusable: a new span, after reclaiming dead spans so the
      * heap grows only when garbage cannot cover the request. */

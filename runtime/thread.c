@@ -35,7 +35,7 @@
 
 __thread gh_thread *thr_self;
 __thread gci_frame *gci_frame_top;
-volatile AO_t gci_stw_pending;
+volatile AO_t gci_safepoint_request;
 
 static pthread_mutex_t sched_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t stopped_cv = PTHREAD_COND_INITIALIZER;
@@ -44,7 +44,8 @@ static gh_mutex world_lock = GH_MUTEX_INIT;
 static gh_thread *threads;
 static unsigned nthreads;
 static unsigned next_thread_id;
-static gh_thread *stopper; /* the thread that set gci_stw_pending */
+static gh_thread *stopper; /* the thread that requested the stop */
+static volatile AO_t handshake_fn; /* the handshake in progress */
 
 void thr_unregistered(const char *call) {
     gh_fatalf("%s called from a thread that is not registered (call gc_thread_register first)",
@@ -58,12 +59,23 @@ void thr_init(void) {
     threads = NULL;
     nthreads = 0;
     stopper = NULL;
-    gh_store(&gci_stw_pending, 0);
+    gh_store(&gci_safepoint_request, 0);
+}
+
+static bool stw_requested(void) { return gh_load(&gci_safepoint_request) & SAFEPOINT_STW; }
+
+/* Runs t's pending handshake, if any. Called by t itself, or by another
+ * thread holding sched_lock while t is parked or stopped. */
+static void run_handshake(gh_thread *t) {
+    if (gh_load_acquire(&t->handshake_pending)) {
+        ((thr_handshake_fn)gh_load(&handshake_fn))(t);
+        gh_store_release(&t->handshake_pending, 0);
+    }
 }
 
 /* Waits, with sched_lock held, until the world is not stopped. */
 static void wait_while_stopped(void) {
-    while (gh_load(&gci_stw_pending))
+    while (stw_requested())
         pthread_cond_wait(&resume_cv, &sched_lock);
 }
 
@@ -122,9 +134,10 @@ void gc_thread_unregister(void) {
 
 void gc_enter_blocking(void) {
     gh_thread *t = thr_current("gc_enter_blocking");
+    run_handshake(t);
     pthread_mutex_lock(&sched_lock);
     gh_store(&t->status, THR_BLOCKED);
-    if (gh_load(&gci_stw_pending))
+    if (gh_load(&gci_safepoint_request))
         pthread_cond_broadcast(&stopped_cv);
     pthread_mutex_unlock(&sched_lock);
 }
@@ -141,8 +154,16 @@ void gc_leave_blocking(void) {
 
 void gci_safepoint_slow(void) {
     gh_thread *t = thr_current("gc_safepoint");
+    if (gh_load(&t->handshake_pending)) {
+        run_handshake(t);
+        pthread_mutex_lock(&sched_lock);
+        pthread_cond_broadcast(&stopped_cv);
+        pthread_mutex_unlock(&sched_lock);
+    }
+    if (!stw_requested())
+        return;
     pthread_mutex_lock(&sched_lock);
-    if (gh_load(&gci_stw_pending) && stopper != t) {
+    if (stw_requested() && stopper != t) {
         gh_store(&t->status, THR_STOPPED);
         pthread_cond_broadcast(&stopped_cv);
         wait_while_stopped();
@@ -170,7 +191,7 @@ void world_lock_release(void) { gh_unlock(&world_lock); }
 void stw_stop(void) {
     pthread_mutex_lock(&sched_lock);
     stopper = thr_self;
-    gh_store(&gci_stw_pending, 1);
+    gh_or(&gci_safepoint_request, SAFEPOINT_STW);
     for (;;) {
         bool all_stopped = true;
         for (gh_thread *t = threads; t != NULL; t = t->next)
@@ -185,9 +206,36 @@ void stw_stop(void) {
 
 void stw_start(void) {
     pthread_mutex_lock(&sched_lock);
-    gh_store(&gci_stw_pending, 0);
+    gh_and(&gci_safepoint_request, ~(uintptr_t)SAFEPOINT_STW);
     stopper = NULL;
     pthread_cond_broadcast(&resume_cv);
+    pthread_mutex_unlock(&sched_lock);
+}
+
+void thr_handshake(thr_handshake_fn fn) {
+    pthread_mutex_lock(&sched_lock);
+    gh_store(&handshake_fn, (uintptr_t)fn);
+    for (gh_thread *t = threads; t != NULL; t = t->next) {
+        gh_store_release(&t->handshake_pending, 1);
+        /* A parked or stopped thread cannot run it: do it for it. It cannot
+         * resume meanwhile, since resuming takes sched_lock. */
+        if (gh_load(&t->status) != THR_RUNNING || t == thr_self)
+            run_handshake(t);
+    }
+    gh_or(&gci_safepoint_request, SAFEPOINT_HANDSHAKE);
+    for (;;) {
+        bool done = true;
+        for (gh_thread *t = threads; t != NULL; t = t->next) {
+            if (gh_load(&t->handshake_pending) && gh_load(&t->status) != THR_RUNNING)
+                run_handshake(t);
+            if (gh_load(&t->handshake_pending))
+                done = false;
+        }
+        if (done)
+            break;
+        pthread_cond_wait(&stopped_cv, &sched_lock);
+    }
+    gh_and(&gci_safepoint_request, ~(uintptr_t)SAFEPOINT_HANDSHAKE);
     pthread_mutex_unlock(&sched_lock);
 }
 

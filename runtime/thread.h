@@ -12,17 +12,26 @@
  *                touches no heap pointer, so the collector proceeds without
  *                waiting for it and reads its frames itself.
  *
- * Stop-the-world is a handshake (Go preempts goroutines anywhere; C threads
- * can only be asked): the stopper sets gci_stw_pending and waits until no
- * other thread is THR_RUNNING. Running threads see the flag at their next
- * safepoint and stop; blocked threads stay blocked, and leaving the blocking
- * region waits for the restart.
+ * Go preempts goroutines anywhere; C threads can only be asked. The
+ * collector asks through gci_safepoint_request, which every safepoint reads:
  *
- * Concurrency: states, the registry and gci_stw_pending change only under
- * sched_lock, so the stopper's scan of states and a thread's own transition
- * are ordered by that lock. gci_stw_pending is also read without the lock
- * (the safepoint fast path): a stale 0 only delays the stop until the next
- * safepoint, and a stale 1 costs one trip into the slow path.
+ *   SAFEPOINT_STW        stop: the stopper waits until no other thread is
+ *                        THR_RUNNING. Running threads stop at their next
+ *                        safepoint; blocked threads stay blocked, and leaving
+ *                        the blocking region waits for the restart.
+ *   SAFEPOINT_HANDSHAKE  a ragged handshake: each thread runs a function on
+ *                        itself at its next safepoint (scan its frames when
+ *                        mark starts; flush its buffers before mark
+ *                        termination) and goes on; for a parked or stopped
+ *                        thread the requester runs it. Nobody waits for the
+ *                        whole world, so this is not a pause.
+ *
+ * Concurrency: states, the registry, handshake flags and the request bits
+ * change only under sched_lock, so the requester's scan of states and a
+ * thread's own transition are ordered by that lock. The request word is also
+ * read without the lock (the safepoint fast path): a stale 0 only delays the
+ * thread until its next safepoint, a stale non-zero costs one trip into the
+ * slow path.
  */
 #ifndef GH_THREAD_H
 #define GH_THREAD_H
@@ -33,6 +42,7 @@
 #include <pthread.h>
 
 enum { THR_RUNNING = 0, THR_STOPPED = 1, THR_BLOCKED = 2 };
+enum { SAFEPOINT_STW = 1, SAFEPOINT_HANDSHAKE = 2 };
 
 /* Per-thread write-barrier buffer: pointers to shade, flushed in batches
  * to the marker (gc/barrier.c). */
@@ -47,6 +57,7 @@ typedef struct gh_thread {
     volatile AO_t status;
     pthread_t pthread;
     unsigned id;
+    volatile AO_t handshake_pending; /* run the current handshake at a safepoint */
 
     /* Collector state, owned by gc/. */
     struct gcwork *gcw;
@@ -83,6 +94,12 @@ void world_lock_acquire_parked(void);
  * The caller holds the world lock. */
 void stw_stop(void);
 void stw_start(void);
+
+/* Runs fn(t) once for every registered thread: by t itself at its next
+ * safepoint if it is running, else by the caller. Returns when all have run.
+ * Called by the collector with no heap lock held; fn must not block. */
+typedef void (*thr_handshake_fn)(struct gh_thread *t);
+void thr_handshake(thr_handshake_fn fn);
 
 void thr_init(void);
 void thr_shutdown(void);

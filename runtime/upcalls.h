@@ -27,6 +27,11 @@ void sweep_deduct_credit(uintptr_t bytes);
  * freed or none are left, before the heap grows (gc/sweep.c). */
 void sweep_reclaim(uintptr_t npages);
 
+/* Bracket a search for spans to sweep (pop from a list, then claim), so
+ * that sweep_finish waits for it (gc/sweep.c). */
+void sweep_begin(void);
+void sweep_end(void);
+
 /* Claims s for sweeping: CAS of its sweepgen from h-2 to h-1. On success
  * the caller must call sweep_span(s, ...) next (gc/sweep.c). */
 bool sweep_claim(mspan *s, uintptr_t sg);
@@ -38,6 +43,11 @@ void sweep_claim_owned(mspan *s, uintptr_t sg);
  * to the heap (gc/sweep.c). */
 bool sweep_span(mspan *s, bool preserve);
 
+/* During a mark phase, makes thread t pay for allocating `bytes` with scan
+ * work (mark assist), in proportion to the pacer's assist ratio (gc/mark.c).
+ * Outside mark, one load and a branch. */
+void mark_assist_alloc(struct gh_thread *t, uintptr_t bytes);
+
 /* Marks the new object at p black during a mark phase and charges the
  * allocation against the thread's assist credit (gc/mark.c). */
 void mark_new_object(struct gh_thread *t, mspan *s, uintptr_t p);
@@ -46,6 +56,10 @@ void mark_new_object(struct gh_thread *t, mspan *s, uintptr_t p);
  * unregistration (gc/work.c). */
 void mark_thread_attach(struct gh_thread *t);
 void mark_thread_detach(struct gh_thread *t);
+
+/* Allocation hooks (runtime/malloc.c), set by the collector and gc_init. */
+enum { ALLOC_HOOK_MARKING = 1, ALLOC_HOOK_TYPES = 2 };
+extern volatile AO_t alloc_hooks;
 
 /* Starts and stops the collector's background threads (gc/cycle.c). */
 void cycle_init(void);
