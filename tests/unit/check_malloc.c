@@ -408,16 +408,11 @@ static Suite *malloc_suite(bool fork) {
     TCase *fail = tcase_create("failure");
     tcase_add_checked_fixture(fail, harness_setup, harness_teardown);
     tcase_add_test(fail, test_malloc_try_alloc_enomem);
+    tcase_add_test(fail, test_malloc_try_alloc_huge_then_grow);
     if (fork)
         tcase_add_test_raise_signal(fail, test_malloc_array_overflow_dies, SIGABRT);
     suite_add_tcase(s, fail);
 
-    if (getenv("GOHEAP_TEST_KNOWN_BUGS") != NULL) {
-        TCase *bugs = tcase_create("known_bugs");
-        tcase_add_checked_fixture(bugs, harness_setup, harness_teardown);
-        tcase_add_test(bugs, test_malloc_try_alloc_huge_then_grow);
-        suite_add_tcase(s, bugs);
-    }
     return s;
 }
 
