@@ -49,7 +49,8 @@ static const char *kind_label(obj_kind kind) {
         [K_NUMBER] = "number", [K_STRING] = "string", [K_PRIMITIVE] = "procedure",
         [K_SYMBOL] = "symbol", [K_PAIR] = "pair", [K_VECTOR] = "vector",
         [K_HASH] = "hash table", [K_ENTRY] = "hash entry", [K_CLOSURE] = "procedure",
-        [K_ENV] = "environment", [K_BINDING] = "binding", [K_BOOLEAN] = "boolean",
+        [K_ENV] = "environment", [K_BINDING] = "binding",
+        [K_INTERN_LINK] = "symbol table link", [K_BOOLEAN] = "boolean",
         [K_UNSPECIFIED] = "unspecified",
     };
     return names[kind];

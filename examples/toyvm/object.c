@@ -148,7 +148,7 @@ static intern_link *intern_link_new(symbol *sym, intern_link *next) {
     intern_link *link = NULL;
     VM_FRAME(f, &sym, &next, &link);
     link = counted(vm_alloc(sizeof *link, &intern_link_type));
-    link->hdr = (obj){K_ENTRY, 0};
+    link->hdr = (obj){K_INTERN_LINK, 0};
     VM_STORE(link->target, (void *)sym);
     VM_STORE(link->next, next);
     VM_UNFRAME(f);

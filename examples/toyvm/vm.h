@@ -22,6 +22,7 @@
  *   closure   header, params, body, env, name         all four
  *   env       header, parent, bindings                parent, bindings
  *   binding   header, name, value, next               name, value, next
+ *   intern    header, target, next                    target, next (symbol table link)
  *
  * Files: object.c allocates and owns the types, the symbol table and hash
  * tables; read.c parses text into pairs; eval.c evaluates and reports
@@ -48,6 +49,7 @@ typedef enum obj_kind {
     K_CLOSURE,
     K_ENV,
     K_BINDING,
+    K_INTERN_LINK,
     K_BOOLEAN,
     K_UNSPECIFIED,
 } obj_kind;
