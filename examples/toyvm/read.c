@@ -195,6 +195,7 @@ bool read_datum(reader *r, obj **out) {
     skip_space(r);
     if (peek(r) == EOF)
         return false;
+    vm_line = r->line; /* a top-level atom has no pair to carry its line */
     *out = read_expr(r);
     return true;
 }
