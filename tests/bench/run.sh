@@ -8,8 +8,8 @@
 # alloc4096), or a single allocN. Default: all of them.
 # -d DIR is the build directory holding the bench_* executables (meson's
 # build/tests/bench); build them first with `ninja -C build bench`.
-# Environment: REPS (default 5), SYSTEMS (default: every system below),
-# TIMEOUT (seconds per run, default 900).
+# Environment: REPS (default 5), SYSTEMS (default "goheap bdwgc bdwgc-incr
+# glibc mimalloc go"), TIMEOUT (seconds per run, default 900).
 #
 # Why interleaved: the development machine has two shared, noisy cores, so an
 # absolute time means little and drifts over minutes. Each repetition runs
