@@ -48,7 +48,7 @@ static void print_backtrace(void) {
     }
 }
 
-static void die(void) {
+GH_NORETURN static void die(void) {
     fflush(stderr);
     abort();
 }

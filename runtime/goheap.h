@@ -334,14 +334,15 @@ typedef struct gci_frame {
 extern GOHEAP_API __thread gci_frame *gci_frame_top;
 /* Non-zero while the collector is marking. */
 extern GOHEAP_API volatile AO_t gci_wb_enabled;
-/* Non-zero while a stop-the-world is requested. */
-extern GOHEAP_API volatile AO_t gci_stw_pending;
+/* Non-zero while the collector asks threads to come to a safepoint (to
+ * stop the world, or to scan their own frames or flush their buffers). */
+extern GOHEAP_API volatile AO_t gci_safepoint_request;
 
 GOHEAP_API GCI_NORETURN void gci_unframe_mismatch(gci_frame *f);
 GOHEAP_API void gci_safepoint_slow(void);
 
 static inline void gc_safepoint(void) {
-    if (GCI_UNLIKELY(AO_load(&gci_stw_pending)))
+    if (GCI_UNLIKELY(AO_load(&gci_safepoint_request)))
         gci_safepoint_slow();
 }
 

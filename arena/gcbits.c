@@ -1,0 +1,121 @@
+/*
+ * gcbits.c — memory for mark and alloc bitmaps, recycled by generation.
+ *                                                  Go: mheap.go (gcBits arenas)
+ *
+ * Every span needs two bitmaps (alloc_bits, gcmark_bits) and sweeping replaces
+ * them every cycle: the mark bits become the alloc bits and the span gets a
+ * fresh zeroed mark bitmap. Freeing bitmaps one by one would need a general
+ * allocator; instead they are bump-allocated from 64 KiB chunks grouped in
+ * three generations:
+ *
+ *   next      bitmaps handed out since the last mark termination (by sweeping
+ *             and by new spans); they are the mark bits of the coming cycle.
+ *   current   handed out in the epoch before; after the coming sweep they are
+ *             at most alloc bits.
+ *   previous  two epochs old: no span refers to them once sweeping of the
+ *             last cycle is done, so they are recycled.
+ *
+ * gcbits_next_epoch() rotates the generations at mark termination. Sweeping
+ * always finishes before the next mark termination, so when a chunk is
+ * recycled no alloc_bits or gcmark_bits pointer can still point into it.
+ *
+ * Concurrency. Allocation bumps `free_offset` of the newest chunk with an
+ * atomic add (many sweepers and allocating threads race); only chunk
+ * replacement takes gcbits_lock. Recycled chunks are cleared when they are
+ * reused (outside any pause), so every bitmap starts zeroed.
+ */
+#include "span.h"
+
+#include <string.h>
+
+#include "lock.h"
+#include "sys.h"
+
+#define GCBITS_CHUNK_BYTES (64 * 1024)
+
+typedef struct gcbits_chunk {
+    struct gcbits_chunk *next;
+    volatile AO_t free_offset;
+    uint8_t bits[]; /* GCBITS_CHUNK_BYTES - header */
+} gcbits_chunk;
+
+#define GCBITS_PAYLOAD (GCBITS_CHUNK_BYTES - offsetof(gcbits_chunk, bits))
+
+static gh_mutex gcbits_lock = GH_MUTEX_INIT;
+static gcbits_chunk *gen_next_chunk;   /* head = newest; published atomically */
+static gcbits_chunk *gen_current;
+static gcbits_chunk *gen_previous;
+static gcbits_chunk *recycled;         /* cleared chunks ready for reuse */
+static volatile AO_t next_head;        /* == gen_next_chunk, for lock-free readers */
+
+static uint8_t *chunk_try_alloc(gcbits_chunk *c, size_t bytes) {
+    if (c == NULL || gh_load(&c->free_offset) + bytes > GCBITS_PAYLOAD)
+        return NULL;
+    uintptr_t end = gh_xadd(&c->free_offset, bytes) + bytes;
+    if (end > GCBITS_PAYLOAD)
+        return NULL;
+    return c->bits + end - bytes;
+}
+
+uint8_t *gcbits_new(uintptr_t nelems) {
+    size_t bytes = span_bitmap_bytes(nelems);
+    GH_ASSERT(bytes <= GCBITS_PAYLOAD);
+    uint8_t *p = chunk_try_alloc((gcbits_chunk *)gh_load_acquire(&next_head), bytes);
+    if (p != NULL)
+        return p;
+    gh_lock(&gcbits_lock);
+    /* Another thread may have installed a fresh chunk meanwhile. */
+    p = chunk_try_alloc(gen_next_chunk, bytes);
+    if (p == NULL) {
+        gcbits_chunk *c = recycled;
+        if (c != NULL) {
+            recycled = c->next;
+            /* Cleared here, not at the epoch change, which runs with the
+             * world stopped: the pause must not grow with the heap. */
+            memset(c, 0, GCBITS_CHUNK_BYTES);
+        } else {
+            c = sys_alloc(GCBITS_CHUNK_BYTES);
+            if (c == NULL)
+                gh_throw("out of memory allocating mark bitmaps");
+        }
+        c->free_offset = bytes;
+        c->next = gen_next_chunk;
+        gen_next_chunk = c;
+        gh_store_release(&next_head, (uintptr_t)c);
+        p = c->bits;
+    }
+    gh_unlock(&gcbits_lock);
+    return p;
+}
+
+void gcbits_next_epoch(void) {
+    gh_lock(&gcbits_lock);
+    while (gen_previous != NULL) {
+        gcbits_chunk *c = gen_previous;
+        gen_previous = c->next;
+        c->next = recycled;
+        recycled = c;
+    }
+    gen_previous = gen_current;
+    gen_current = gen_next_chunk;
+    gen_next_chunk = NULL;
+    gh_store_release(&next_head, 0);
+    gh_unlock(&gcbits_lock);
+}
+
+static void free_list(gcbits_chunk *c) {
+    while (c != NULL) {
+        gcbits_chunk *next = c->next;
+        sys_free(c, GCBITS_CHUNK_BYTES);
+        c = next;
+    }
+}
+
+void gcbits_release_all(void) {
+    free_list(gen_next_chunk);
+    free_list(gen_current);
+    free_list(gen_previous);
+    free_list(recycled);
+    gen_next_chunk = gen_current = gen_previous = recycled = NULL;
+    gh_store(&next_head, 0);
+}

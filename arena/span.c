@@ -1,0 +1,78 @@
+/*
+ * span.c — per-span allocation state: the alloc-bit cache and the search
+ * for the next free object.                              Go: mbitmap.go, mheap.go
+ *
+ * All functions here operate on a span owned by the caller (its mcache, or
+ * the sweeper or mcentral that claimed it), so none of them locks.
+ */
+#include "span.h"
+
+#include <string.h>
+
+void span_refill_alloc_cache(mspan *s, uintptr_t from) {
+    GH_ASSERT_INTERNAL(from % 64 == 0);
+    uint64_t w;
+    memcpy(&w, s->alloc_bits + from / 8, sizeof w);
+    s->alloc_cache = ~w;
+}
+
+uintptr_t span_next_free_index(mspan *s) {
+    uintptr_t idx = s->freeindex;
+    uintptr_t n = s->nelems;
+    if (idx == n)
+        return n;
+    uint64_t cache = s->alloc_cache;
+    unsigned tz = cache ? (unsigned)__builtin_ctzll(cache) : 64;
+    while (tz == 64) {
+        /* The rest of this 64-object window is allocated: move to the next. */
+        idx = (idx + 64) & ~(uintptr_t)63;
+        if (idx >= n) {
+            s->freeindex = n;
+            return n;
+        }
+        span_refill_alloc_cache(s, idx);
+        cache = s->alloc_cache;
+        tz = cache ? (unsigned)__builtin_ctzll(cache) : 64;
+    }
+    uintptr_t result = idx + tz;
+    if (result >= n) {
+        s->freeindex = n;
+        return n;
+    }
+    /* Consume the object: the cache drops its bit, and moves to the next
+     * window when this was the window's last object. */
+    s->alloc_cache = tz + 1 == 64 ? 0 : cache >> (tz + 1);
+    uintptr_t next = result + 1;
+    if (next % 64 == 0 && next != n)
+        span_refill_alloc_cache(s, next);
+    s->freeindex = next;
+    return result;
+}
+
+uintptr_t span_count_alloc(const mspan *s) {
+    uintptr_t bytes = GH_DIV_ROUND_UP(s->nelems, 8), count = 0;
+    for (uintptr_t i = 0; i < bytes; i++)
+        count += (uintptr_t)__builtin_popcount(s->alloc_bits[i]);
+    return count;
+}
+
+void span_init_class(mspan *s, span_class spc) {
+    unsigned sc = sc_span_class_size(spc);
+    s->spanclass = spc;
+    if (sc == 0) {
+        s->elemsize = span_bytes(s);
+        s->nelems = 1;
+        s->divmagic = 0; /* one object: every offset is index 0 */
+    } else {
+        s->elemsize = sc_class_to_size[sc];
+        s->nelems = (uint16_t)(span_bytes(s) / s->elemsize);
+        s->divmagic = sc_class_to_divmagic[sc];
+    }
+    s->limit = s->startaddr + s->nelems * s->elemsize;
+    s->freeindex = 0;
+    s->alloc_count = 0;
+    s->alloc_bits = gcbits_new(s->nelems);
+    s->gcmark_bits = gcbits_new(s->nelems);
+    s->alloc_cache = ~(uint64_t)0;
+    s->specials = NULL;
+}

@@ -1,0 +1,168 @@
+/*
+ * span.h — mspan: a run of pages holding objects of one span class, or one
+ * large object.                                       Go: mheap.go, mbitmap.go
+ *
+ * A small-object span is npages pages cut into nelems objects of elemsize
+ * bytes. Which objects are allocated is kept in alloc_bits (bit i = object i
+ * allocated, as of the last sweep); objects allocated since the last sweep
+ * are exactly those below freeindex that were free in alloc_bits. alloc_cache
+ * is the complement of the 64 alloc bits starting at freeindex rounded down
+ * to a multiple of 64, shifted so bit 0 is freeindex: the allocator finds the
+ * next free object with one count-trailing-zeros, no lock, no atomic.
+ *
+ * gcmark_bits are this cycle's mark bits. Sweeping makes them the next alloc
+ * bits (objects that survived are exactly those allocated from then on) and
+ * gives the span fresh zeroed mark bits; both come from the gcbits arenas
+ * (gcbits.c), which recycle whole generations instead of freeing per span.
+ *
+ * Span states (field `state`, atomic because markers read it locklessly):
+ *   SPAN_DEAD    the mspan is unused (on the mheap's free mspan list)
+ *   SPAN_IN_USE  holds heap objects; recorded in heap_arena.spans
+ * Transitions happen under the mheap lock: DEAD -> IN_USE when the mheap
+ * allocates the span, IN_USE -> DEAD when the sweeper or gc_shutdown frees it.
+ *
+ * sweepgen (h = mheap_.sweepgen, which grows by 2 per cycle):
+ *   s == h - 2   the span needs sweeping
+ *   s == h - 1   the span is being swept
+ *   s == h       the span is swept and ready to use
+ *   s == h + 1   the span was cached before sweeping began; still needs it
+ *   s == h + 3   the span was swept and then cached
+ * Every transition out of h-2 or h+1 into being-swept is a CAS, so a span is
+ * swept at most once per cycle (checked by span_verify at GH_DEBUG >= 3 and by
+ * the sweeper's assertion that the CAS it won moved from h-2).
+ */
+#ifndef GH_SPAN_H
+#define GH_SPAN_H
+
+#include "arena.h"
+#include "sizeclass.h"
+
+struct gc_type;
+struct special;
+
+enum { SPAN_DEAD = 0, SPAN_IN_USE = 1 };
+
+typedef struct mspan {
+    struct mspan *next; /* in an mcentral list or the mheap's free list */
+    struct mspan *prev;
+    void *list;         /* the list holding the span, NULL if none */
+
+    uintptr_t startaddr;
+    uintptr_t npages;
+    uintptr_t limit; /* end of the last object's bytes */
+
+    /* Allocation state, owned by the mcache that holds the span (or the
+     * sweeper that claimed it). */
+    uintptr_t freeindex;
+    uint64_t alloc_cache;
+    uint16_t nelems;
+    uint16_t alloc_count;
+    bool needzero; /* objects may hold old data: clear before handing out */
+
+    uint8_t *alloc_bits;
+    uint8_t *gcmark_bits;
+
+    volatile AO_t sweepgen;
+    volatile AO_t state;
+    uintptr_t elemsize;
+    uint32_t divmagic;
+    span_class spanclass;
+
+    /* Type of each object, recorded only while a debug mode that names
+     * types in its reports is on (invalidptr, gccheckmark); else NULL. */
+    const struct gc_type **obj_types;
+
+    /* Specials (finalizers, weak handles), sorted by object offset. Guarded
+     * by special_lock. */
+    struct special *specials;
+    volatile AO_t special_lock;
+} mspan;
+
+/* The in-use span containing p, or NULL. Lock-free, constant time. */
+GH_INLINE mspan *span_of(uintptr_t p) {
+    mspan *s = span_of_unchecked(p);
+    if (s == NULL || gh_load_acquire(&s->state) != SPAN_IN_USE || p < s->startaddr ||
+        p >= s->limit)
+        return NULL;
+    return s;
+}
+
+GH_INLINE uintptr_t span_base(const mspan *s) { return s->startaddr; }
+GH_INLINE uintptr_t span_bytes(const mspan *s) { return s->npages << GH_PAGE_SHIFT; }
+
+/* Object index of byte p in s. */
+GH_INLINE uintptr_t span_obj_index(const mspan *s, uintptr_t p) {
+    return sc_obj_index(p - s->startaddr, s->divmagic);
+}
+
+/* --- bitmaps over objects (alloc_bits, gcmark_bits) --- */
+
+GH_INLINE bool bits_test(const uint8_t *bits, uintptr_t i) { return (bits[i / 8] >> (i % 8)) & 1; }
+
+/* Marks object i; true if this call marked it (it was white). Atomic: many
+ * markers race on the same bytes. */
+GH_INLINE bool span_try_mark(mspan *s, uintptr_t i) {
+    volatile uint8_t *b = &s->gcmark_bits[i / 8];
+    if ((__atomic_load_n(b, __ATOMIC_RELAXED) >> (i % 8)) & 1)
+        return false;
+    return gh_set_bit_byte(b, (unsigned)(i % 8));
+}
+
+GH_INLINE bool span_is_marked(const mspan *s, uintptr_t i) {
+    return (__atomic_load_n(&s->gcmark_bits[i / 8], __ATOMIC_RELAXED) >> (i % 8)) & 1;
+}
+
+/* Bytes of bitmap a span of n objects needs, rounded to 8 so alloc_cache
+ * refills can load whole 64-bit words. */
+GH_INLINE size_t span_bitmap_bytes(uintptr_t nelems) { return GH_ALIGN_UP(GH_DIV_ROUND_UP(nelems, 8), 8); }
+
+/* Loads alloc_cache from alloc_bits for the 64 objects starting at object
+ * index `from` (a multiple of 64). */
+void span_refill_alloc_cache(mspan *s, uintptr_t from);
+
+/* Takes the next free object at or after freeindex and returns its index
+ * (nelems if the span is full), advancing freeindex and alloc_cache past it.
+ * The caller counts it in alloc_count. Go: (*mspan).nextFreeIndex */
+uintptr_t span_next_free_index(mspan *s);
+
+/* Fast path: the next free object via alloc_cache, or 0 if the cache is
+ * exhausted (the caller then uses span_next_free_index). No lock, no atomic.
+ * Go: nextFreeFast */
+GH_INLINE uintptr_t span_next_free_fast(mspan *s) {
+    uint64_t cache = s->alloc_cache;
+    if (cache == 0)
+        return 0;
+    unsigned tz = (unsigned)__builtin_ctzll(cache);
+    uintptr_t result = s->freeindex + tz;
+    if (result >= s->nelems)
+        return 0;
+    uintptr_t next = result + 1;
+    if (next % 64 == 0 && next != s->nelems)
+        return 0; /* the cache must be refilled: take the slow path */
+    s->alloc_cache = tz + 1 == 64 ? 0 : cache >> (tz + 1);
+    s->freeindex = next;
+    s->alloc_count++;
+    return s->startaddr + result * s->elemsize;
+}
+
+/* Number of allocated objects according to alloc_bits (for sweeping and
+ * verification). */
+uintptr_t span_count_alloc(const mspan *s);
+
+/* Sets up a fresh in-use span of span class spc over its pages: elemsize,
+ * nelems, division magic, zeroed alloc and mark bits. */
+void span_init_class(mspan *s, span_class spc);
+
+/* --- gcbits arenas (gcbits.c) --- */
+
+/* Zeroed bitmap memory for a span of nelems objects, from the generation
+ * that becomes current at the next mark termination. Never fails: running
+ * out of metadata memory is fatal. */
+uint8_t *gcbits_new(uintptr_t nelems);
+/* Called at mark termination with the world stopped: the bits handed out
+ * since the last call become current, and the generation before current is
+ * recycled (no span can still refer to it: every span was swept since). */
+void gcbits_next_epoch(void);
+void gcbits_release_all(void);
+
+#endif /* GH_SPAN_H */

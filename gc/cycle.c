@@ -1,0 +1,543 @@
+/*
+ * cycle.c — the collection cycle, its trigger, and the statistics it
+ * records.                                                       Go: mgc.go
+ *
+ * A cycle has Go's four phases:
+ *
+ *   1. Sweep termination (world stopped). Whatever the previous cycle left
+ *      unswept is swept, so every span is swept before marking starts;
+ *      page_marks are cleared; the phase becomes GC_MARK.
+ *   2. Mark. Roots are shaded (global ranges, every thread's frames) and the
+ *      grey objects are drained until none is left.
+ *   3. Mark termination (world stopped). Every thread's mcache is flushed
+ *      (its spans become sweepable), the mark-bit generation advances,
+ *      sweepgen += 2 (every span becomes unswept), heap_live is reset to the
+ *      marked bytes, and the pacer computes the next goal.
+ *   4. Sweep. The world restarts; sweeping runs lazily and in the
+ *      background (gc/sweep.c) until the next cycle's sweep termination.
+ *
+ * This file runs mark with the world stopped from sweep termination to mark
+ * termination; phases 1-3 are one pause. The phase variable, the write
+ * barrier and allocate-black already exist so that concurrent mark slots in
+ * between the two pauses without changing the skeleton.
+ *
+ * Concurrency: a cycle runs under the world lock (runtime/thread.c), taken
+ * parked, so any number of threads may call gc_collect or hit the trigger at
+ * once: one runs the cycle, the others wait for it. A thread that hit the
+ * trigger re-checks it after getting the lock and returns at once if the
+ * cycle it waited for already brought the heap under the trigger.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "env.h"
+#include "gc.h"
+#include "mcentral.h"
+#include "mheap.h"
+#include "pacer.h"
+#include "roots.h"
+#include "stats.h"
+#include "sys.h"
+#include "thread.h"
+#include "upcalls.h"
+#include "work.h"
+
+static pacer pacer_state;
+static volatile AO_t trigger_bytes; /* pacer_state.trigger, for lock-free readers */
+static volatile AO_t cycles_completed;
+static volatile AO_t stress_count;
+
+/* Statistics, written under the world lock, read by gc_read_stats under it. */
+static uint64_t pause_ns[GC_PAUSE_HISTORY], pause_end_ns[GC_PAUSE_HISTORY];
+static uint64_t pause_total_ns, last_gc_ns, gc_cpu_ns, init_ns;
+static uint32_t num_gc, num_forced_gc;
+
+static uint64_t now_ns(clockid_t clk) {
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void publish_trigger(void) { gh_store(&trigger_bytes, pacer_state.trigger); }
+
+static double mb(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+
+/* One gctrace line's figures. */
+typedef struct trace_line {
+    uint32_t n;
+    bool forced;
+    uint64_t start_ns, stw1_ns, mark_ns, stw2_ns;
+    uint64_t cpu_stw1_ns, cpu_assist_ns, cpu_bg_ns, cpu_idle_ns, cpu_stw2_ns;
+    uint64_t heap_before, heap_after, heap_marked, heap_goal;
+} trace_line;
+
+/* Prints a cycle in the format of Go's gctrace (docs/gctrace.md). */
+static void print_trace(const trace_line *tl) {
+    double since = (double)(tl->start_ns - init_ns) / 1e9;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    uint64_t wall = now_ns(CLOCK_MONOTONIC) - init_ns;
+    int pct = wall ? (int)(100.0 * (double)gc_cpu_ns / ((double)wall * (double)ncpu)) : 0;
+    uint64_t goal = tl->heap_goal == UINT64_MAX ? 0 : tl->heap_goal;
+    fprintf(stderr,
+            "gc %u @%.3fs %d%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/%.3f+%.3f ms cpu, "
+            "%.0f->%.0f->%.0f MB, %.0f MB goal, 0 MB stacks, 0 MB globals, %u P%s\n",
+            tl->n, since, pct, tl->stw1_ns / 1e6, tl->mark_ns / 1e6, tl->stw2_ns / 1e6,
+            tl->cpu_stw1_ns / 1e6, tl->cpu_assist_ns / 1e6, tl->cpu_bg_ns / 1e6,
+            tl->cpu_idle_ns / 1e6, tl->cpu_stw2_ns / 1e6, mb(tl->heap_before),
+            mb(tl->heap_after), mb(tl->heap_marked), mb(goal), thr_count(),
+            tl->forced ? " (forced)" : "");
+}
+
+/* --- mark workers --- */
+
+/* Background mark workers (GOHEAP_MARKERS of them, the collector thread
+ * included) drain the global queue during mark. `markers_busy` counts
+ * workers that may hold or be fetching work: a worker counts itself busy
+ * before looking for work and idle only after finding none with its own
+ * buffers empty, so "busy == 0 and the global queue empty" means no worker
+ * holds grey objects (Go's nwait/nproc). */
+static volatile AO_t markers_busy;
+static volatile AO_t mark_active; /* workers should look for work */
+static pthread_t *worker_threads;
+static int nworkers;
+static pthread_mutex_t worker_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t worker_cv = PTHREAD_COND_INITIALIZER;
+static bool workers_stop;
+
+static uint64_t marker_cpu_ns; /* CPU of the helper workers, for gctrace */
+
+/* Drains the global queue with w until no work is left anywhere a worker
+ * can see. Used by the helper workers and the collector thread. */
+static void drain_as_worker(gcwork *w) {
+    for (;;) {
+        gh_xadd(&markers_busy, 1);
+        mark_drain(w);
+        work_dispose(w);
+        gh_xadd(&markers_busy, (uintptr_t)-1);
+        if (work_global_empty() || !gh_load(&mark_active))
+            return;
+    }
+}
+
+static void *mark_worker(void *arg) {
+    (void)arg;
+    gcwork w = {0};
+    pthread_mutex_lock(&worker_lock);
+    for (;;) {
+        while (!gh_load(&mark_active) && !workers_stop)
+            pthread_cond_wait(&worker_cv, &worker_lock);
+        if (workers_stop)
+            break;
+        pthread_mutex_unlock(&worker_lock);
+        uint64_t cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+        while (gh_load(&mark_active)) {
+            drain_as_worker(&w);
+            if (work_global_empty())
+                sched_yield();
+        }
+        uint64_t cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+        pthread_mutex_lock(&worker_lock);
+        marker_cpu_ns += cpu;
+    }
+    pthread_mutex_unlock(&worker_lock);
+    return NULL;
+}
+
+static void workers_set_active(bool on) {
+    pthread_mutex_lock(&worker_lock);
+    gh_store(&mark_active, on);
+    if (on)
+        pthread_cond_broadcast(&worker_cv);
+    pthread_mutex_unlock(&worker_lock);
+}
+
+/* Waits until every helper worker is idle. */
+static void workers_quiesce(void) {
+    while (gh_load(&markers_busy) != 0)
+        sched_yield();
+}
+
+/* --- handshake functions (run by each thread on itself, or for it) --- */
+
+/* Mark start: give the thread's frames, once per cycle. */
+static void handshake_scan_frames(gh_thread *t) {
+    mark_thread_frames(t->gcw, t);
+    t->assist_credit = 0;
+    work_dispose(t->gcw);
+}
+
+static volatile AO_t flushed_work;
+
+/* Before mark termination: hand over barrier buffers and grey objects. */
+static void handshake_flush(gh_thread *t) {
+    if (t->wbbuf_next != 0)
+        wb_flush(t);
+    if (!work_local_empty(t->gcw))
+        gh_store(&flushed_work, 1);
+    work_dispose(t->gcw);
+}
+
+void (*cycle_test_hook)(const char *point);
+
+/* Sweep termination: with the world stopped, finish the last sweep and
+ * enter the mark phase. */
+static void sweep_termination(void) {
+    sweep_finish();
+    mark_reset_cycle();
+    gh_store(&gc_phase, GC_MARK);
+    gh_store(&gci_wb_enabled, 1);
+    gh_or(&alloc_hooks, ALLOC_HOOK_MARKING);
+    mark_assist_start_cycle(gh_load(&gstats.heap_scan), pacer_state.heap_goal);
+}
+
+/* Mark termination: with the world stopped and no grey object left, flush
+ * caches, advance the mark-bit generation and sweepgen, and set the next
+ * goal. Returns the bytes marked. */
+static uint64_t mark_termination(void) {
+    gh_store(&gc_phase, GC_MARKTERM);
+    gh_store(&gci_wb_enabled, 0);
+    gh_and(&alloc_hooks, ~(uintptr_t)ALLOC_HOOK_MARKING);
+    if (gh_debug.gccheckmark)
+        checkmark_verify();
+    for (gh_thread *t = thr_list(); t != NULL; t = t->next) {
+        mcache_release_all(&t->cache);
+        work_dispose(t->gcw);
+    }
+    uint64_t marked = mark_bytes_marked();
+    gcbits_next_epoch();
+    gh_store(&mheap_.sweepgen, gh_load(&mheap_.sweepgen) + 2);
+    uint64_t live_before = gh_load(&gstats.heap_live);
+    gh_store(&gstats.heap_live, marked);
+    pacer_state.gogc = gh_env.gogc;
+    pacer_state.memlimit = gh_env.memlimit;
+    pacer_cycle_end(&pacer_state, marked, live_before, gh_load(&work_scan_done));
+    publish_trigger();
+    sweep_start_cycle(marked, pacer_state.heap_goal);
+    gh_store(&gc_phase, GC_OFF);
+    return marked;
+}
+
+static void record_pause(uint32_t n, uint64_t ns) {
+    pause_ns[(n + GC_PAUSE_HISTORY - 1) % GC_PAUSE_HISTORY] += ns;
+    pause_total_ns += ns;
+}
+
+/* Runs one cycle on the collector thread. Pauses are measured from the
+ * stop request to the restart, so they include the time threads take to
+ * reach a safepoint, as Go's STW accounting does. */
+static void run_cycle(bool forced) {
+    uint64_t start = now_ns(CLOCK_MONOTONIC);
+    uint64_t cpu_start = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    pthread_mutex_lock(&worker_lock);
+    marker_cpu_ns = 0;
+    pthread_mutex_unlock(&worker_lock);
+    uint32_t n = num_gc + 1;
+    pause_ns[(n + GC_PAUSE_HISTORY - 1) % GC_PAUSE_HISTORY] = 0;
+
+    /* Sweep what the last cycle left before stopping anyone, so the pause
+     * only finishes the last few spans. */
+    sweep_finish();
+    uint64_t heap_before = gh_load(&gstats.heap_live);
+    bool stw_mark = gh_debug.gcstoptheworld != 0;
+
+    /* 1. Sweep termination (pause 1). */
+    world_lock_acquire();
+    uint64_t p1_begin = now_ns(CLOCK_MONOTONIC);
+    stw_stop();
+    sweep_termination();
+    pacer_state.live_at_trigger = heap_before;
+    gcwork w = {0};
+    if (!stw_mark) {
+        stw_start();
+        world_lock_release();
+    }
+    uint64_t p1_end = now_ns(CLOCK_MONOTONIC);
+    if (!stw_mark)
+        record_pause(n, p1_end - p1_begin);
+
+    /* 2. Mark. Globals first, then every thread's frames by handshake: a
+     * running thread scans its own at its next safepoint. */
+    uint64_t cpu_mark0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    if (!stw_mark)
+        workers_set_active(true);
+    mark_globals(&w);
+    work_dispose(&w);
+    if (stw_mark) {
+        for (gh_thread *t = thr_list(); t != NULL; t = t->next)
+            handshake_scan_frames(t);
+    } else {
+        thr_handshake(handshake_scan_frames);
+    }
+    uint64_t p2_begin;
+    for (;;) {
+        gh_xadd(&markers_busy, 1);
+        mark_drain(&w);
+        work_dispose(&w);
+        gh_xadd(&markers_busy, (uintptr_t)-1);
+        if (!work_global_empty())
+            continue;
+        workers_quiesce();
+        if (!work_global_empty())
+            continue;
+        if (stw_mark) {
+            for (gh_thread *t = thr_list(); t != NULL; t = t->next)
+                handshake_flush(t);
+            if (!work_global_empty())
+                continue;
+            p2_begin = now_ns(CLOCK_MONOTONIC);
+            break;
+        }
+        /* Ragged barrier: every thread hands over its buffers. Work found
+         * means marking is not done. */
+        gh_store(&flushed_work, 0);
+        thr_handshake(handshake_flush);
+        if (gh_load(&flushed_work) || !work_global_empty())
+            continue;
+        if (cycle_test_hook != NULL)
+            cycle_test_hook("mark-drained");
+        /* 3. Mark termination (pause 2): stop, and prove nothing is grey. */
+        world_lock_acquire();
+        p2_begin = now_ns(CLOCK_MONOTONIC);
+        stw_stop();
+        gh_store(&flushed_work, 0);
+        for (gh_thread *t = thr_list(); t != NULL; t = t->next)
+            handshake_flush(t);
+        if (!gh_load(&flushed_work) && work_global_empty())
+            break;
+        /* Threads produced work after the barrier: resume marking. */
+        stw_start();
+        world_lock_release();
+        record_pause(n, now_ns(CLOCK_MONOTONIC) - p2_begin);
+    }
+    if (!stw_mark)
+        workers_set_active(false);
+    workers_quiesce();
+    uint64_t cpu_mark = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_mark0;
+    uint64_t term_begin = now_ns(CLOCK_MONOTONIC);
+    uint64_t marked = mark_termination();
+
+    num_gc = n;
+    if (forced)
+        num_forced_gc++;
+    pthread_mutex_lock(&worker_lock);
+    uint64_t helper_cpu = marker_cpu_ns;
+    pthread_mutex_unlock(&worker_lock);
+    stw_start();
+    uint64_t end = now_ns(CLOCK_MONOTONIC);
+    record_pause(n, stw_mark ? end - p1_begin : end - p2_begin);
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    last_gc_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+    pause_end_ns[(n + GC_PAUSE_HISTORY - 1) % GC_PAUSE_HISTORY] = last_gc_ns;
+    uint64_t cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start + helper_cpu;
+    gc_cpu_ns += cpu;
+    world_lock_release();
+
+    sweep_bg_wake();
+    if (gh_debug.gctrace) {
+        trace_line tl = {
+            .n = n, .start_ns = start, .forced = forced,
+            .stw1_ns = p1_end - p1_begin, .mark_ns = p2_begin - p1_end, .stw2_ns = end - p2_begin,
+            .cpu_stw1_ns = p1_end - p1_begin, .cpu_assist_ns = 0,
+            .cpu_bg_ns = cpu_mark + helper_cpu, .cpu_idle_ns = 0, .cpu_stw2_ns = end - term_begin,
+            .heap_before = heap_before, .heap_after = gh_load(&gstats.heap_alloc),
+            .heap_marked = marked, .heap_goal = pacer_state.heap_goal,
+        };
+        print_trace(&tl);
+    }
+}
+
+/* --- the collector thread --- */
+
+static pthread_t collector;
+static pthread_mutex_t cycle_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cycle_request_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t cycle_done_cv = PTHREAD_COND_INITIALIZER;
+static uint32_t cycles_started, cycles_requested, cycles_done;
+static bool forced_request, collector_stop;
+
+static void *collector_main(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&cycle_lock);
+    for (;;) {
+        while (cycles_requested <= cycles_started && !collector_stop)
+            pthread_cond_wait(&cycle_request_cv, &cycle_lock);
+        if (collector_stop)
+            break;
+        cycles_started++;
+        bool forced = forced_request;
+        forced_request = false;
+        pthread_mutex_unlock(&cycle_lock);
+        run_cycle(forced);
+        pthread_mutex_lock(&cycle_lock);
+        cycles_done = cycles_started;
+        gh_store(&cycles_completed, cycles_done);
+        pthread_cond_broadcast(&cycle_done_cv);
+    }
+    pthread_mutex_unlock(&cycle_lock);
+    return NULL;
+}
+
+/* Asks for a cycle that starts after this call and, if `wait`, waits
+ * (parked) until it has finished marking. */
+static void request_cycle(bool forced, bool wait) {
+    gh_thread *t = thr_self;
+    if (wait && t != NULL)
+        gc_enter_blocking();
+    pthread_mutex_lock(&cycle_lock);
+    uint32_t want = cycles_started + 1;
+    if (cycles_requested < want)
+        cycles_requested = want;
+    if (forced)
+        forced_request = true;
+    pthread_cond_signal(&cycle_request_cv);
+    while (wait && cycles_done < want)
+        pthread_cond_wait(&cycle_done_cv, &cycle_lock);
+    pthread_mutex_unlock(&cycle_lock);
+    if (wait && t != NULL)
+        gc_leave_blocking();
+}
+
+void gc_collect(void) {
+    thr_current("gc_collect");
+    request_cycle(true, true);
+    /* Return with sweeping finished, as Go's runtime.GC does. */
+    sweep_finish();
+}
+
+void cycle_maybe_start(void) {
+    if (GH_UNLIKELY(gh_debug.gcstress > 0)) {
+        if ((gh_xadd(&stress_count, 1) + 1) % (uint64_t)gh_debug.gcstress == 0) {
+            request_cycle(true, true);
+            return;
+        }
+    }
+    if (GH_LIKELY(gh_load(&gstats.heap_live) < gh_load(&trigger_bytes)))
+        return;
+    if (gh_load(&gc_phase) != GC_OFF)
+        return; /* a cycle is marking: assists pay for the growth */
+    /* With the world-stopped mark, wait for the cycle like Go's
+     * gcstoptheworld mode; otherwise start it and go on allocating. */
+    request_cycle(false, gh_debug.gcstoptheworld != 0);
+}
+
+int gc_set_percent(int percent) {
+    thr_current("gc_set_percent");
+    if (percent < -1)
+        percent = -1;
+    world_lock_acquire();
+    int old = gh_env.gogc;
+    gh_env.gogc = percent;
+    pacer_state.gogc = percent;
+    pacer_commit(&pacer_state);
+    publish_trigger();
+    world_lock_release();
+    return old;
+}
+
+int64_t gc_set_memory_limit(int64_t bytes) {
+    thr_current("gc_set_memory_limit");
+    world_lock_acquire();
+    int64_t old = gh_env.memlimit;
+    if (bytes >= 0) {
+        gh_env.memlimit = bytes;
+        pacer_state.memlimit = bytes;
+        pacer_commit(&pacer_state);
+        publish_trigger();
+    }
+    world_lock_release();
+    return old;
+}
+
+void gc_read_stats(gc_stats *out) {
+    thr_current("gc_read_stats");
+    world_lock_acquire();
+    /* Cached spans count their free slots as allocated (mcache.h); with the
+     * world stopped, subtract them so every figure is exact. */
+    stw_stop();
+    uint64_t unused_bytes = 0, unused_objs = 0, tiny = gh_load(&gstats.tiny_allocs);
+    for (gh_thread *t = thr_list(); t != NULL; t = t->next) {
+        tiny += t->cache.tiny_allocs;
+        for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++) {
+            mspan *s = t->cache.alloc[i];
+            uintptr_t nfree = (uintptr_t)s->nelems - s->alloc_count;
+            unused_objs += nfree;
+            unused_bytes += nfree * s->elemsize;
+        }
+    }
+    stw_start();
+    memset(out, 0, sizeof *out);
+    out->heap_alloc = gh_load(&gstats.heap_alloc) - unused_bytes;
+    out->heap_sys = gh_load(&mheap_.heap_sys);
+    out->heap_inuse = (uint64_t)gh_load(&mheap_.pages_inuse) << GH_PAGE_SHIFT;
+    out->heap_idle = out->heap_sys - out->heap_inuse;
+    out->heap_released = mheap_released_bytes();
+    out->mallocs = gh_load(&gstats.mallocs) - unused_objs + tiny;
+    out->frees = gh_load(&gstats.frees) + tiny;
+    out->heap_objects = out->mallocs - out->frees;
+    out->total_alloc = gh_load(&gstats.total_alloc) - unused_bytes;
+    out->sys = out->heap_sys + sys_metadata_bytes();
+    out->next_gc = pacer_state.heap_goal == UINT64_MAX ? 0 : pacer_state.heap_goal;
+    out->last_gc_ns = last_gc_ns;
+    out->pause_total_ns = pause_total_ns;
+    memcpy(out->pause_ns, pause_ns, sizeof pause_ns);
+    memcpy(out->pause_end_ns, pause_end_ns, sizeof pause_end_ns);
+    out->num_gc = num_gc;
+    out->num_forced_gc = num_forced_gc;
+    uint64_t wall = now_ns(CLOCK_MONOTONIC) - init_ns;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    out->gc_cpu_fraction = wall ? (double)gc_cpu_ns / ((double)wall * (double)ncpu) : 0;
+    world_lock_release();
+}
+
+void cycle_init(void) {
+    memset(pause_ns, 0, sizeof pause_ns);
+    memset(pause_end_ns, 0, sizeof pause_end_ns);
+    pause_total_ns = last_gc_ns = gc_cpu_ns = 0;
+    num_gc = num_forced_gc = 0;
+    init_ns = now_ns(CLOCK_MONOTONIC);
+    gh_store(&cycles_completed, 0);
+    gh_store(&stress_count, 0);
+    gh_store(&gc_phase, GC_OFF);
+    gh_store(&alloc_hooks, gh_debug.gccheckmark || gh_debug.invalidptr ? ALLOC_HOOK_TYPES : 0);
+    pacer_state = (pacer){.gogc = gh_env.gogc, .memlimit = gh_env.memlimit};
+    pacer_commit(&pacer_state);
+    publish_trigger();
+    sweep_bg_start();
+    cycles_started = cycles_requested = cycles_done = 0;
+    forced_request = collector_stop = workers_stop = false;
+    gh_store(&mark_active, 0);
+    gh_store(&markers_busy, 0);
+    if (pthread_create(&collector, NULL, collector_main, NULL) != 0)
+        gh_throw("cannot start the collector thread");
+    /* The collector thread is the first marker; the rest are helpers. */
+    nworkers = gh_env.markers - 1;
+    worker_threads = calloc((size_t)(nworkers > 0 ? nworkers : 1), sizeof(pthread_t));
+    for (int i = 0; i < nworkers; i++)
+        if (pthread_create(&worker_threads[i], NULL, mark_worker, NULL) != 0)
+            gh_throw("cannot start a mark worker thread");
+}
+
+void cycle_shutdown(void) {
+    pthread_mutex_lock(&cycle_lock);
+    collector_stop = true;
+    pthread_cond_signal(&cycle_request_cv);
+    pthread_mutex_unlock(&cycle_lock);
+    pthread_join(collector, NULL);
+    pthread_mutex_lock(&worker_lock);
+    workers_stop = true;
+    pthread_cond_broadcast(&worker_cv);
+    pthread_mutex_unlock(&worker_lock);
+    for (int i = 0; i < nworkers; i++)
+        pthread_join(worker_threads[i], NULL);
+    free(worker_threads);
+    worker_threads = NULL;
+    nworkers = 0;
+    sweep_bg_stop();
+}

@@ -1,0 +1,80 @@
+/*
+ * gc.h — the collector's internal interface: the cycle's phase and the
+ * entry points shared by the files of gc/.
+ *
+ * The cycle (Go's mgc.go), and what each phase means for the mutator:
+ *
+ *   GC_OFF        no mark running; sweeping of the last cycle proceeds
+ *                 concurrently; GC_STORE is a plain store.
+ *   GC_MARK       the marker traces from the roots; the write barrier shades
+ *                 overwritten and new pointers; new objects are born black.
+ *   GC_MARKTERM   the world is stopped: the last work is drained, caches
+ *                 are flushed, sweepgen advances, sweeping starts.
+ *
+ * The invariant marking keeps (the weak tri-color invariant under Go's
+ * hybrid barrier): every white object that a black object or an already
+ * scanned frame points to is reachable from some grey object through white
+ * objects, or is protected by the barrier having shaded it. So when no grey
+ * object is left, every reachable object is black. gc/barrier.c gives the
+ * argument; gccheckmark=1 verifies the result (gc/checkmark.c).
+ */
+#ifndef GH_GC_H
+#define GH_GC_H
+
+#include "atomics.h"
+#include "span.h"
+
+enum { GC_OFF = 0, GC_MARK = 1, GC_MARKTERM = 2 };
+
+extern volatile AO_t gc_phase;
+
+struct gcwork;
+struct gh_thread;
+
+/* --- mark.c --- */
+/* Shades the object containing p, if p points into the heap. */
+void mark_shade(struct gcwork *w, uintptr_t p);
+/* Scans the registered global ranges. */
+void mark_globals(struct gcwork *w);
+/* Scans the roots: global ranges and every thread's frames. */
+void mark_roots(struct gcwork *w);
+/* Scans the frames of thread t. */
+void mark_thread_frames(struct gcwork *w, struct gh_thread *t);
+/* Drains w and the global queue until both are empty. */
+void mark_drain(struct gcwork *w);
+/* Drains until `budget` bytes were scanned or no work is left; returns the
+ * scan work done. */
+int64_t mark_drain_n(struct gcwork *w, int64_t budget);
+void mark_assist_start_cycle(uint64_t scan_expected, uint64_t heap_goal);
+extern volatile AO_t assist_work_total;
+/* Bytes marked so far this cycle. */
+uint64_t mark_bytes_marked(void);
+void mark_reset_cycle(void);
+
+/* --- sweep.c --- */
+/* Sweeps one unswept span; returns its page count, or 0 when none is left. */
+uintptr_t sweep_one(void);
+/* Sweeps everything left and waits for concurrent sweepers to finish. */
+void sweep_finish(void);
+/* Resets the proportional-sweep pacing at the start of a sweep phase. */
+void sweep_start_cycle(uint64_t heap_live, uint64_t heap_goal);
+void sweep_bg_start(void);
+void sweep_bg_stop(void);
+void sweep_bg_wake(void);
+
+/* --- barrier.c --- */
+extern volatile AO_t gci_wb_enabled;
+/* Shades the pointers in t's write-barrier buffer into t's gcwork. */
+void wb_flush(struct gh_thread *t);
+
+/* --- checkmark.c --- */
+/* With the world stopped after mark: re-marks everything reachable into the
+ * checkmarks bitmaps and dies naming any reachable object left unmarked. */
+void checkmark_verify(void);
+
+/* --- cycle.c --- */
+/* Test-only: called by the collector at named points of a cycle
+ * ("mark-drained": marking found no work left, before termination). */
+extern void (*cycle_test_hook)(const char *point);
+
+#endif /* GH_GC_H */

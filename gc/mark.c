@@ -1,0 +1,221 @@
+/*
+ * mark.c — marking: shading pointers, scanning objects by the heap bitmap,
+ * scanning roots.                                              Go: mgcmark.go
+ *
+ * Colours. White: not marked. Grey: marked and queued in a work buffer, not
+ * yet scanned. Black: marked and scanned (or noscan, which is black as soon
+ * as it is marked, having nothing to scan). An object's mark bit is its only
+ * colour bit; grey vs black is "queued or not".
+ *
+ * mark_shade(p) finds the object containing p in constant time (arena index
+ * -> heap_arena.spans -> span -> division magic), sets its mark bit with an
+ * atomic test-and-set so exactly one marker queues it, sets the span's bit in
+ * heap_arena.page_marks (the reclaimer frees spans whose bit stays clear), and
+ * queues it unless its span is noscan.
+ *
+ * scan_object(b) visits only the pointer words of the object, reading the
+ * heap bitmap 64 words at a time and jumping between set bits with
+ * count-trailing-zeros. Objects larger than OBLET_BYTES are split into
+ * oblets: scanning the object's base queues its other oblets instead of
+ * scanning them, so one huge array cannot keep a marker busy (and the work
+ * unshared) for long.
+ *
+ * Pointer slots may hold any value a C program stores there: NULL and
+ * pointers outside the heap are ignored. A pointer into the heap's address
+ * space that lands in no allocated span is a bug in the program (a dangling
+ * pointer or garbage in a pointer slot); with invalidptr=1 it is a fatal
+ * error naming the slot's object and type (mark_bad_pointer).
+ *
+ * Concurrency: mark bits are set with CAS (markers race); page_marks with
+ * atomic OR; heap slots are read with relaxed atomic loads because mutators
+ * may write them concurrently through the write barrier.
+ */
+#include <stdio.h>
+
+#include "env.h"
+#include "gc.h"
+#include "heapbits.h"
+#include "roots.h"
+#include "stats.h"
+#include "work.h"
+
+volatile AO_t gc_phase;
+volatile AO_t assist_work_total; /* scan work done by assists this cycle */
+
+/* Large objects are scanned in pieces of this size (Go's maxObletBytes). */
+#define OBLET_BYTES ((uintptr_t)128 << 10)
+
+GH_COLD GH_NORETURN static void bad_pointer(uintptr_t p, uintptr_t holder, uintptr_t slot) {
+    mspan *hs = holder ? span_of(holder) : NULL;
+    const char *tname = "?";
+    if (hs != NULL && hs->obj_types != NULL) {
+        const gc_type *t = hs->obj_types[span_obj_index(hs, holder)];
+        if (t != NULL && t->name != NULL)
+            tname = t->name;
+    }
+    mspan *ps = span_of_unchecked(p);
+    if (holder != 0)
+        gh_fatalf("invalid pointer %p in pointer slot %p (offset %zu) of object %p of type %s: "
+                  "it points into %s heap memory",
+                  (void *)p, (void *)slot, (size_t)(slot - holder), (void *)holder, tname,
+                  ps == NULL ? "unallocated" : "freed");
+    gh_fatalf("invalid pointer %p in root slot %p: it points into %s heap memory", (void *)p,
+              (void *)slot, ps == NULL ? "unallocated" : "freed");
+}
+
+/* Shades p (found in `slot` of object `holder`, 0 for roots). */
+static inline void shade_from(gcwork *w, uintptr_t p, uintptr_t holder, uintptr_t slot) {
+    heap_arena *ha = arena_of(p);
+    if (ha == NULL)
+        return;
+    mspan *s = (mspan *)gh_load(&ha->spans[arena_page_index(p)]);
+    if (GH_UNLIKELY(s == NULL || gh_load_acquire(&s->state) != SPAN_IN_USE || p >= s->limit ||
+                    p < s->startaddr)) {
+        if (gh_debug.invalidptr)
+            bad_pointer(p, holder, slot);
+        return;
+    }
+    uintptr_t idx = span_obj_index(s, p);
+    if (!span_try_mark(s, idx))
+        return;
+    heap_arena *sa = s->startaddr - ha->base < GH_ARENA_BYTES ? ha : arena_of(s->startaddr);
+    uintptr_t page = arena_page_index(s->startaddr);
+    if (!arena_page_bit(sa->page_marks, page))
+        arena_set_page_bit(sa->page_marks, page);
+    w->bytes_marked += s->elemsize;
+    if (sc_span_class_noscan(s->spanclass))
+        return;
+    work_put(w, s->startaddr + idx * s->elemsize);
+}
+
+void mark_shade(gcwork *w, uintptr_t p) { shade_from(w, p, 0, 0); }
+
+typedef struct scan_ctx {
+    gcwork *w;
+    uintptr_t obj;
+} scan_ctx;
+
+static inline void shade_slot(void *ctx, uintptr_t slot, uintptr_t p) {
+    scan_ctx *c = ctx;
+    shade_from(c->w, p, c->obj, slot);
+}
+
+/* Scans the grey object (or oblet) at b. Go: scanobject */
+static void scan_object(gcwork *w, uintptr_t b) {
+    mspan *s = span_of(b);
+    GH_ASSERT(s != NULL);
+    uintptr_t n = s->elemsize;
+    uintptr_t obj = b;
+    if (n > OBLET_BYTES) {
+        obj = s->startaddr;
+        if (b == obj) {
+            /* Queue the other oblets; each entry's address says which. */
+            for (uintptr_t o = b + OBLET_BYTES; o < obj + n; o += OBLET_BYTES)
+                work_put(w, o);
+        }
+        n = GH_MIN(obj + s->elemsize - b, OBLET_BYTES);
+    }
+    scan_ctx ctx = {w, obj};
+    hb_for_each_pointer(b, n, shade_slot, &ctx);
+    w->scan_work += (int64_t)n;
+}
+
+void mark_drain(gcwork *w) {
+    uintptr_t b;
+    while ((b = work_tryget(w)) != 0)
+        scan_object(w, b);
+}
+
+int64_t mark_drain_n(gcwork *w, int64_t budget) {
+    int64_t start = w->scan_work, done = 0;
+    uintptr_t b;
+    while (done < budget && (b = work_tryget(w)) != 0) {
+        scan_object(w, b);
+        done = w->scan_work - start;
+    }
+    return done;
+}
+
+/* --- mark assists --- */
+
+/* Scan work expected this cycle (the scannable heap when mark began) and the
+ * heap goal, set at mark start; the assist ratio is revised from them and
+ * the progress counters on every assist. Go: gcControllerState.revise */
+static volatile AO_t assist_scan_expected, assist_heap_goal;
+
+void mark_assist_start_cycle(uint64_t scan_expected, uint64_t heap_goal) {
+    gh_store(&assist_scan_expected, scan_expected);
+    gh_store(&assist_heap_goal, heap_goal);
+}
+
+/* Scan work owed per byte allocated from now on: the scan work left divided
+ * by the heap growth left before the goal. */
+static double assist_work_per_byte(void) {
+    double work_left = (double)gh_load(&assist_scan_expected) -
+                       (double)gh_load(&work_scan_done);
+    double heap_left = (double)gh_load(&assist_heap_goal) - (double)gh_load(&gstats.heap_live);
+    if (work_left < 64 * 1024)
+        work_left = 64 * 1024; /* the estimate ran out: keep some pressure */
+    if (heap_left < 64 * 1024)
+        heap_left = 64 * 1024; /* past the goal: assist hard, but finitely */
+    return work_left / heap_left;
+}
+
+void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
+    if (GH_LIKELY(gh_load(&gc_phase) != GC_MARK))
+        return;
+    t->assist_credit -= (int64_t)bytes;
+    if (t->assist_credit >= 0)
+        return;
+    double wpb = assist_work_per_byte();
+    int64_t owed = (int64_t)((double)-t->assist_credit * wpb) + 1;
+    int64_t done = mark_drain_n(t->gcw, owed);
+    t->assist_credit += (int64_t)((double)done / wpb);
+    /* Grey objects found while assisting go where the workers see them. */
+    work_dispose(t->gcw);
+    gh_xadd(&assist_work_total, (uintptr_t)done);
+    /* Out of work: the markers are ahead, so the debt is forgiven. */
+    if (t->assist_credit < 0 && work_global_empty())
+        t->assist_credit = 0;
+}
+
+static void shade_root_slot(void **slot, void *arg) {
+    uintptr_t p = AO_load_acquire((volatile AO_t *)slot);
+    if (p != 0)
+        shade_from(arg, p, 0, (uintptr_t)slot);
+}
+
+void mark_thread_frames(gcwork *w, gh_thread *t) {
+    roots_for_each_frame_slot(t, shade_root_slot, w);
+}
+
+void mark_globals(gcwork *w) { roots_for_each_global(shade_root_slot, w); }
+
+void mark_roots(gcwork *w) {
+    mark_globals(w);
+    for (gh_thread *t = thr_list(); t != NULL; t = t->next)
+        mark_thread_frames(w, t);
+}
+
+void mark_new_object(gh_thread *t, mspan *s, uintptr_t p) {
+    uintptr_t idx = span_obj_index(s, p);
+    if (span_try_mark(s, idx)) {
+        heap_arena *ha = arena_of(s->startaddr);
+        arena_set_page_bit(ha->page_marks, arena_page_index(s->startaddr));
+        t->gcw->bytes_marked += s->elemsize;
+    }
+}
+
+void mark_reset_cycle(void) {
+    gh_store(&assist_work_total, 0);
+    gh_store(&work_bytes_marked, 0);
+    gh_store(&work_scan_done, 0);
+    /* No span has a marked object yet. */
+    for (uintptr_t i = 0; i < arena_count(); i++) {
+        heap_arena *ha = arena_at(i);
+        for (uintptr_t w = 0; w < GH_PAGE_WORDS; w++)
+            gh_store(&ha->page_marks[w], 0);
+    }
+}
+
+uint64_t mark_bytes_marked(void) { return gh_load(&work_bytes_marked); }

@@ -1,0 +1,75 @@
+/*
+ * pacer.c — the GOGC heap goal and the cycle trigger.        Go: mgcpacer.go
+ *
+ * The goal. GOGC=100 lets the heap grow by 100% of what the last mark found
+ * live before the next cycle must be done. The goal never drops below 4 MiB
+ * (scaled by GOGC), so small heaps do not collect constantly.
+ *
+ * The trigger. Marking runs concurrently with allocation, so a cycle has to
+ * start before the goal, early enough that marking ends near the goal with
+ * the background markers at their target CPU share (25%) and without
+ * forcing assists. Go 1.19's pacer measures, per cycle, how many bytes the
+ * program allocated per byte of scan work while marking (the cons/mark
+ * ratio, scaled by the utilisations), keeps the maximum of the last four
+ * cycles, and from it the runway — the heap growth the next mark will see:
+ *
+ *     runway  = cons_mark * (1 - u) / u * scan_work_of_last_cycle
+ *     trigger = goal - runway, clamped to [marked + 0.7 (goal - marked),
+ *                                          marked + 0.95 (goal - marked)]
+ *
+ * The clamps keep a cycle from starting right after the last one (when the
+ * estimate is huge) or so late that assists must do all the work. Before any
+ * history exists the trigger is 7/8 of the way to the goal. If the estimate
+ * is wrong, assists (gc/mark.c) make the allocating threads pay the
+ * difference, so the heap still does not outrun the marker.
+ */
+#include "pacer.h"
+
+uint64_t pacer_goal(int gogc, uint64_t heap_marked) {
+    if (gogc < 0)
+        return UINT64_MAX;
+    double goal = (double)heap_marked * (1.0 + gogc / 100.0);
+    double minimum = (double)PACER_HEAP_MINIMUM * gogc / 100.0;
+    if (goal < minimum)
+        goal = minimum;
+    return goal >= 1.8e19 ? UINT64_MAX : (uint64_t)goal;
+}
+
+void pacer_commit(pacer *p) {
+    p->heap_goal = pacer_goal(p->gogc, p->heap_marked);
+    if (p->heap_goal == UINT64_MAX) {
+        p->trigger = UINT64_MAX;
+        return;
+    }
+    uint64_t span = p->heap_goal > p->heap_marked ? p->heap_goal - p->heap_marked : 0;
+    uint64_t min_trigger = p->heap_marked + (uint64_t)(0.7 * (double)span);
+    uint64_t max_trigger = p->heap_marked + (uint64_t)(0.95 * (double)span);
+    if (p->cycles == 0) {
+        p->trigger = p->heap_marked + span * 7 / 8;
+        return;
+    }
+    double cons_mark = 0;
+    for (unsigned i = 0; i < PACER_CONS_MARK_HISTORY; i++)
+        if (p->cons_mark[i] > cons_mark)
+            cons_mark = p->cons_mark[i];
+    const double u = PACER_GOAL_UTILIZATION;
+    double runway = cons_mark * (1 - u) / u * (double)p->last_heap_scan;
+    uint64_t trigger = runway >= (double)p->heap_goal ? min_trigger
+                                                       : p->heap_goal - (uint64_t)runway;
+    if (trigger < min_trigger)
+        trigger = min_trigger;
+    if (trigger > max_trigger)
+        trigger = max_trigger;
+    p->trigger = trigger;
+}
+
+void pacer_cycle_end(pacer *p, uint64_t heap_marked, uint64_t live_at_end, uint64_t scan_work) {
+    const double u = PACER_GOAL_UTILIZATION;
+    double allocated = live_at_end > p->live_at_trigger ? (double)(live_at_end - p->live_at_trigger) : 0;
+    double cm = scan_work > 0 ? allocated * u / ((double)scan_work * (1 - u)) : 0;
+    p->cons_mark[p->cycles % PACER_CONS_MARK_HISTORY] = cm;
+    p->cycles++;
+    p->heap_marked = heap_marked;
+    p->last_heap_scan = scan_work;
+    pacer_commit(p);
+}

@@ -1,0 +1,49 @@
+/*
+ * pacer.h — when to start a cycle: the GOGC heap goal and the trigger.
+ *                                                            Go: mgcpacer.go
+ *
+ * The pacer is a struct and pure functions, so tests can simulate cycles
+ * with declared allocation and scan rates (tests/unit/check_pacer.c), as Go's
+ * TestGcPacer does. The collector keeps one instance in gc/cycle.c, updated
+ * at mark termination with the world stopped; allocating threads read only
+ * the published trigger.
+ */
+#ifndef GH_PACER_H
+#define GH_PACER_H
+
+#include "base.h"
+
+/* Go's heapMinimum: no goal is ever below 4 MiB (scaled by GOGC/100). */
+#define PACER_HEAP_MINIMUM ((uint64_t)4 << 20)
+/* Fraction of CPU the background markers aim to use (Go's
+ * gcBackgroundUtilization). */
+#define PACER_GOAL_UTILIZATION 0.25
+/* Cycles of cons/mark history kept (Go keeps 4 and uses the maximum). */
+#define PACER_CONS_MARK_HISTORY 4
+
+typedef struct pacer {
+    int gogc;             /* percent; < 0 means automatic cycles are off */
+    int64_t memlimit;     /* bytes; INT64_MAX = none */
+    uint64_t heap_marked; /* bytes marked by the last cycle */
+    uint64_t heap_goal;   /* the next cycle should finish by this heap size */
+    uint64_t trigger;     /* heap_live at which the next cycle starts */
+    uint64_t live_at_trigger;  /* heap_live when the current cycle started */
+    uint64_t last_heap_scan;   /* scan work of the last cycle */
+    double cons_mark[PACER_CONS_MARK_HISTORY]; /* allocation per unit of scan work */
+    unsigned cycles;
+} pacer;
+
+/* The heap goal for gogc after a mark that found heap_marked live bytes:
+ * heap_marked * (1 + gogc/100), at least PACER_HEAP_MINIMUM*gogc/100.
+ * UINT64_MAX when gogc < 0. */
+uint64_t pacer_goal(int gogc, uint64_t heap_marked);
+
+/* Recomputes goal and trigger from the current state (after a setting
+ * changes). */
+void pacer_commit(pacer *p);
+
+/* Folds a finished mark into the state: marked bytes, the heap_live reached
+ * at termination, and the scan work done; then commits. */
+void pacer_cycle_end(pacer *p, uint64_t heap_marked, uint64_t live_at_end, uint64_t scan_work);
+
+#endif /* GH_PACER_H */

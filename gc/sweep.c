@@ -1,0 +1,293 @@
+/*
+ * sweep.c — sweeping: turning mark bits into free slots.      Go: mgcsweep.go
+ *
+ * Overview. After mark termination every in-use span is "unswept" (its
+ * sweepgen is h-2, or h+1 if an mcache held it). Sweeping a span counts its
+ * marked objects: those become the span's allocated objects for the next
+ * cycle (the mark bits become the alloc bits: no per-object work), and every
+ * other slot is free. A span with no marked object goes back to the mheap
+ * whole, as does a dead large object.
+ *
+ * Who sweeps, all concurrently with the mutators:
+ *   - the background sweeper thread, one span at a time, yielding between
+ *     spans (Go's bgsweep);
+ *   - a thread refilling its mcache: mcentral sweeps the spans it pops
+ *     (lazy sweeping), and first pays "sweep credit" in proportion to the
+ *     bytes it is about to allocate (proportional sweep), so that sweeping
+ *     finishes before the heap reaches the next trigger;
+ *   - the reclaimer, before the mheap grows: it finds spans whose first page
+ *     is in use but has no mark (heap_arena.page_in_use & ~page_marks) —
+ *     spans in which nothing survived — and frees them without scanning
+ *     mark bits object by object (Go's mheap.reclaim);
+ *   - gc_collect and the next cycle's sweep termination, which finish
+ *     whatever is left (sweep_finish).
+ *
+ * Invariant: a span is swept at most once per cycle. Every sweeper claims a
+ * span with sweep_claim (CAS of sweepgen h-2 -> h-1; only the owning mcache
+ * may claim its own stale span, by plain store, h+1 -> h-1), and only the
+ * claimant sweeps it. sweep_span asserts it holds the claim (sweepgen ==
+ * h-1) and ends by publishing sweepgen = h.
+ *
+ * Termination: `sweepers_active` counts sweeps in progress, from before a
+ * sweeper pops a span off a list until it has swept it (sweep_begin/end
+ * bracket the pop; each claim counts too); sweeping is done when no unswept
+ * span is listed (`sweep_drained`) and none is active.
+ * sweep_finish waits for both, which is how gc_collect returns with sweeping
+ * finished and how a cycle knows the previous sweep is complete.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gc.h"
+#include "mcentral.h"
+#include "mheap.h"
+#include "stats.h"
+#include "upcalls.h"
+
+static volatile AO_t sweepers_active;
+static volatile AO_t sweep_drained;
+static volatile AO_t sweep_class_cursor; /* next span class to take spans from */
+static volatile AO_t reclaim_cursor;     /* next page-bitmap word for the reclaimer */
+static volatile AO_t pages_swept;        /* this cycle */
+
+/* Proportional sweep pacing (Go's sweepPagesPerByte): pages to sweep per
+ * byte allocated, set at each mark termination; the bits of a double. */
+static volatile AO_t pages_per_byte_bits;
+static volatile AO_t heap_live_basis;
+
+static uint64_t current_sweepgen(void) { return gh_load(&mheap_.sweepgen); }
+
+void sweep_begin(void) { gh_xadd(&sweepers_active, 1); }
+void sweep_end(void) { gh_xadd(&sweepers_active, (uintptr_t)-1); }
+
+bool sweep_claim(mspan *s, uintptr_t sg) {
+    gh_xadd(&sweepers_active, 1);
+    if (gh_cas(&s->sweepgen, sg - 2, sg - 1))
+        return true;
+    gh_xadd(&sweepers_active, (uintptr_t)-1);
+    return false;
+}
+
+void sweep_claim_owned(mspan *s, uintptr_t sg) {
+    gh_xadd(&sweepers_active, 1);
+    gh_store(&s->sweepgen, sg - 1);
+}
+
+/* Counts the set bits of a span's mark bitmap. */
+static uintptr_t count_marked(const mspan *s) {
+    uintptr_t n = 0, bytes = GH_DIV_ROUND_UP(s->nelems, 8);
+    for (uintptr_t i = 0; i < bytes; i++)
+        n += (uintptr_t)__builtin_popcount(s->gcmark_bits[i]);
+    return n;
+}
+
+bool sweep_span(mspan *s, bool preserve) {
+    uintptr_t sg = current_sweepgen();
+    GH_ASSERT(gh_load(&s->sweepgen) == sg - 1);
+    GH_ASSERT(gh_load(&s->state) == SPAN_IN_USE);
+    bool large = sc_span_class_size(s->spanclass) == 0;
+    bool noscan = sc_span_class_noscan(s->spanclass);
+    uintptr_t nalloc = count_marked(s);
+    uintptr_t nfreed = s->alloc_count - nalloc;
+    GH_ASSERT(s->alloc_count >= nalloc);
+
+    if (s->obj_types != NULL) {
+        for (uintptr_t i = 0; i < s->nelems; i++)
+            if (!span_is_marked(s, i))
+                s->obj_types[i] = NULL;
+    }
+
+    /* The survivors are the next cycle's allocated objects. */
+    s->alloc_count = (uint16_t)nalloc;
+    s->freeindex = 0;
+    s->alloc_bits = s->gcmark_bits;
+    s->gcmark_bits = gcbits_new(s->nelems);
+    span_refill_alloc_cache(s, 0);
+    if (nfreed != 0)
+        s->needzero = true;
+
+    uintptr_t freed_bytes = nfreed * s->elemsize;
+    stat_add(&gstats.frees, (intptr_t)nfreed);
+    stat_add(&gstats.heap_alloc, -(intptr_t)freed_bytes);
+    if (!noscan)
+        stat_add(&gstats.heap_scan, -(intptr_t)freed_bytes);
+    gh_xadd(&pages_swept, s->npages);
+
+    bool freed = false;
+    if (!preserve) {
+        if (nalloc == 0) {
+            gh_store_release(&s->sweepgen, sg);
+            mheap_free_span(s);
+            freed = true;
+        } else {
+            gh_store_release(&s->sweepgen, sg);
+            mcentral_push_swept(s, large || nalloc == s->nelems);
+        }
+    } else {
+        gh_store_release(&s->sweepgen, sg);
+    }
+    gh_xadd(&sweepers_active, (uintptr_t)-1);
+    return freed;
+}
+
+/* Pops an unswept span from the mcentrals, scanning span classes from the
+ * cursor; NULL when every class is drained. */
+static mspan *next_span_for_sweep(void) {
+    for (;;) {
+        uintptr_t i = gh_load(&sweep_class_cursor);
+        if (i >= SC_NUM_SPAN_CLASSES)
+            return NULL;
+        mspan *s = mcentral_pop_unswept(&mcentrals[i]);
+        if (s != NULL)
+            return s;
+        gh_cas(&sweep_class_cursor, i, i + 1);
+    }
+}
+
+uintptr_t sweep_one(void) {
+    /* Counted active from before the pop: a span popped but not yet claimed
+     * must not let sweep_finish conclude that sweeping is over. */
+    sweep_begin();
+    uintptr_t sg = current_sweepgen(), npages = 0;
+    for (;;) {
+        mspan *s = next_span_for_sweep();
+        if (s == NULL) {
+            gh_store(&sweep_drained, 1);
+            break;
+        }
+        if (sweep_claim(s, sg)) {
+            npages = s->npages;
+            sweep_span(s, false);
+            break;
+        }
+        /* Claimed by another sweeper (the reclaimer), which lists it. */
+    }
+    sweep_end();
+    return npages;
+}
+
+void sweep_finish(void) {
+    while (sweep_one() != 0) {
+    }
+    while (gh_load(&sweepers_active) != 0)
+        sched_yield();
+}
+
+static double pages_per_byte(void) {
+    uint64_t bits = gh_load(&pages_per_byte_bits);
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+void sweep_start_cycle(uint64_t heap_live, uint64_t heap_goal) {
+    gh_store(&sweep_drained, 0);
+    gh_store(&sweep_class_cursor, 0);
+    gh_store(&reclaim_cursor, 0);
+    gh_store(&pages_swept, 0);
+    /* Sweep every in-use page by the time the heap grows from heap_live to
+     * the goal, keeping a margin (Go keeps 1 MiB) so rounding cannot leave
+     * pages unswept when the goal is reached. */
+    double pages = (double)gh_load(&mheap_.pages_inuse);
+    double runway = (double)heap_goal - (double)heap_live - 1024.0 * 1024.0;
+    double ppb = runway > 0 ? pages / runway : 0;
+    if (runway <= 0)
+        ppb = INFINITY; /* no runway: sweep everything on the next allocation */
+    uint64_t bits;
+    memcpy(&bits, &ppb, sizeof bits);
+    gh_store(&pages_per_byte_bits, bits);
+    gh_store(&heap_live_basis, heap_live);
+}
+
+void sweep_deduct_credit(uintptr_t bytes) {
+    double ppb = pages_per_byte();
+    if (ppb == 0 || gh_load(&sweep_drained))
+        return;
+    double live = (double)(gh_load(&gstats.heap_live) + bytes) - (double)gh_load(&heap_live_basis);
+    double target = isinf(ppb) ? INFINITY : ppb * live;
+    while ((double)gh_load(&pages_swept) < target) {
+        if (sweep_one() == 0)
+            break;
+    }
+}
+
+void sweep_reclaim(uintptr_t npages) {
+    if (gh_load(&sweep_drained))
+        return;
+    uintptr_t sg = current_sweepgen();
+    uintptr_t reclaimed = 0;
+    while (reclaimed < npages) {
+        uintptr_t w = gh_xadd(&reclaim_cursor, 1);
+        uintptr_t ai = w / GH_PAGE_WORDS, wi = w % GH_PAGE_WORDS;
+        if (ai >= arena_count())
+            return;
+        heap_arena *ha = arena_at(ai);
+        uint64_t dead = gh_load(&ha->page_in_use[wi]) & ~gh_load(&ha->page_marks[wi]);
+        while (dead != 0) {
+            unsigned bit = (unsigned)__builtin_ctzll(dead);
+            dead &= dead - 1;
+            mspan *s = (mspan *)gh_load(&ha->spans[wi * 64 + bit]);
+            if (s == NULL || !sweep_claim(s, sg))
+                continue;
+            mcentral_remove(s);
+            uintptr_t n = s->npages;
+            if (sweep_span(s, false))
+                reclaimed += n;
+        }
+    }
+}
+
+/* --- the background sweeper --- */
+
+static pthread_t bg_thread;
+static bool bg_running;
+static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t bg_cv = PTHREAD_COND_INITIALIZER;
+static bool bg_work, bg_stop;
+
+static void *bg_sweeper(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&bg_lock);
+    for (;;) {
+        while (!bg_work && !bg_stop)
+            pthread_cond_wait(&bg_cv, &bg_lock);
+        if (bg_stop)
+            break;
+        bg_work = false;
+        pthread_mutex_unlock(&bg_lock);
+        /* A span at a time, yielding so mutators keep the CPU they need. */
+        while (sweep_one() != 0)
+            sched_yield();
+        pthread_mutex_lock(&bg_lock);
+    }
+    pthread_mutex_unlock(&bg_lock);
+    return NULL;
+}
+
+void sweep_bg_start(void) {
+    bg_stop = bg_work = false;
+    if (pthread_create(&bg_thread, NULL, bg_sweeper, NULL) != 0)
+        gh_throw("cannot start the background sweeper thread");
+    bg_running = true;
+}
+
+void sweep_bg_wake(void) {
+    pthread_mutex_lock(&bg_lock);
+    bg_work = true;
+    pthread_cond_signal(&bg_cv);
+    pthread_mutex_unlock(&bg_lock);
+}
+
+void sweep_bg_stop(void) {
+    if (!bg_running)
+        return;
+    pthread_mutex_lock(&bg_lock);
+    bg_stop = true;
+    pthread_cond_signal(&bg_cv);
+    pthread_mutex_unlock(&bg_lock);
+    pthread_join(bg_thread, NULL);
+    bg_running = false;
+}

@@ -1,0 +1,157 @@
+/*
+ * work.c — work buffers and the per-thread gcwork.           Go: mgcwork.go
+ *
+ * Buffers come from 64 KiB chunks mapped with sys_alloc and are recycled on
+ * the work_empty stack; chunks are unmapped only by gc_shutdown. A gcwork
+ * keeps up to two buffers: put fills wbuf1, and when it is full swaps with
+ * wbuf2 if that has room, else ships wbuf1 to work_full and takes an empty
+ * buffer. tryget is the mirror image. So a thread touches the global stacks
+ * at most once per ~254 objects.
+ *
+ * Concurrency: a gcwork is used only by its owner (a thread, or the
+ * collector for its own work). The global stacks are lock-free (atomics.h);
+ * chunk allocation takes chunks_lock.
+ */
+#include "work.h"
+
+#include <string.h>
+
+#include "lock.h"
+#include "sys.h"
+#include "upcalls.h"
+#include "thread.h"
+
+#define CHUNK_BYTES ((size_t)64 << 10)
+
+static gh_lfstack work_full, work_empty;
+static gh_mutex chunks_lock = GH_MUTEX_INIT;
+static void *chunks; /* first word of each chunk links the chunks */
+
+volatile AO_t work_bytes_marked;
+volatile AO_t work_scan_done;
+
+GH_STATIC_ASSERT(sizeof(workbuf) == WORKBUF_BYTES, "workbuf size");
+
+void work_init(void) {
+    work_full.head = work_empty.head = 0;
+    gh_store(&work_bytes_marked, 0);
+    gh_store(&work_scan_done, 0);
+}
+
+void work_release_all(void) {
+    gh_lock(&chunks_lock);
+    while (chunks != NULL) {
+        void *next = *(void **)chunks;
+        sys_free(chunks, CHUNK_BYTES);
+        chunks = next;
+    }
+    gh_unlock(&chunks_lock);
+    work_full.head = work_empty.head = 0;
+}
+
+static workbuf *get_empty(void) {
+    workbuf *b = (workbuf *)gh_lfstack_pop(&work_empty);
+    if (b != NULL) {
+        GH_ASSERT(b->nobj == 0);
+        return b;
+    }
+    gh_lock(&chunks_lock);
+    uint8_t *c = sys_alloc(CHUNK_BYTES);
+    if (c == NULL)
+        gh_throw("out of memory allocating mark work buffers");
+    *(void **)c = chunks;
+    chunks = c;
+    /* The chunk's first buffer slot holds the link; buffers start after. */
+    for (size_t off = WORKBUF_BYTES; off + WORKBUF_BYTES <= CHUNK_BYTES; off += WORKBUF_BYTES) {
+        workbuf *nb = (workbuf *)(c + off);
+        if (off + 2 * WORKBUF_BYTES <= CHUNK_BYTES)
+            gh_lfstack_push(&work_empty, &nb->node);
+        else
+            b = nb;
+    }
+    gh_unlock(&chunks_lock);
+    return b;
+}
+
+static void put_full(workbuf *b) { gh_lfstack_push(&work_full, &b->node); }
+static void put_empty(workbuf *b) { gh_lfstack_push(&work_empty, &b->node); }
+
+void work_put(gcwork *w, uintptr_t obj) {
+    workbuf *b = w->wbuf1;
+    if (GH_UNLIKELY(b == NULL)) {
+        b = w->wbuf1 = get_empty();
+        w->wbuf2 = get_empty();
+    } else if (GH_UNLIKELY(b->nobj == WORKBUF_OBJS)) {
+        w->wbuf1 = w->wbuf2;
+        w->wbuf2 = b;
+        b = w->wbuf1;
+        if (b->nobj == WORKBUF_OBJS) {
+            put_full(b);
+            b = w->wbuf1 = get_empty();
+        }
+    }
+    b->obj[b->nobj++] = obj;
+}
+
+uintptr_t work_tryget(gcwork *w) {
+    workbuf *b = w->wbuf1;
+    if (GH_UNLIKELY(b == NULL)) {
+        b = w->wbuf1 = get_empty();
+        w->wbuf2 = get_empty();
+    }
+    if (GH_UNLIKELY(b->nobj == 0)) {
+        w->wbuf1 = w->wbuf2;
+        w->wbuf2 = b;
+        b = w->wbuf1;
+        if (b->nobj == 0) {
+            workbuf *full = (workbuf *)gh_lfstack_pop(&work_full);
+            if (full == NULL)
+                return 0;
+            put_empty(b);
+            b = w->wbuf1 = full;
+        }
+    }
+    return b->obj[--b->nobj];
+}
+
+void work_dispose(gcwork *w) {
+    for (int i = 0; i < 2; i++) {
+        workbuf **bp = i == 0 ? &w->wbuf1 : &w->wbuf2;
+        workbuf *b = *bp;
+        if (b == NULL)
+            continue;
+        if (b->nobj > 0)
+            put_full(b);
+        else
+            put_empty(b);
+        *bp = NULL;
+    }
+    if (w->bytes_marked) {
+        gh_xadd(&work_bytes_marked, w->bytes_marked);
+        w->bytes_marked = 0;
+    }
+    if (w->scan_work) {
+        gh_xadd(&work_scan_done, (uintptr_t)w->scan_work);
+        w->scan_work = 0;
+    }
+}
+
+bool work_global_empty(void) { return gh_lfstack_empty(&work_full); }
+
+bool work_local_empty(const gcwork *w) {
+    return (w->wbuf1 == NULL || w->wbuf1->nobj == 0) && (w->wbuf2 == NULL || w->wbuf2->nobj == 0);
+}
+
+void mark_thread_attach(gh_thread *t) {
+    t->gcw = sys_alloc(sizeof(gcwork));
+    if (t->gcw == NULL)
+        gh_throw("out of memory allocating thread mark state");
+}
+
+void mark_thread_detach(gh_thread *t) {
+    if (t->gcw == NULL)
+        return;
+    work_dispose(t->gcw);
+    sys_free(t->gcw, sizeof(gcwork));
+    t->gcw = NULL;
+}

@@ -1,0 +1,50 @@
+/*
+ * work.h — grey-object queues: work buffers and per-thread gcwork.
+ *                                                   Go: mgcwork.go, lfstack.go
+ *
+ * Grey objects (marked, not yet scanned) wait in fixed-size work buffers.
+ * Each marking thread has a gcwork holding two buffers (Go's wbuf1/wbuf2
+ * scheme: a thread alternating between putting and getting near a buffer
+ * boundary does not thrash the global lists); full buffers go to the global
+ * `work_full` lock-free stack, where idle markers take them, and empty ones
+ * to `work_empty`. Buffers are never freed while the heap lives, which makes
+ * the lock-free stacks safe (a node read by a racing pop is still mapped).
+ */
+#ifndef GH_WORK_H
+#define GH_WORK_H
+
+#include "atomics.h"
+
+/* 2 KiB buffers, as Go: big enough that global-list traffic is rare, small
+ * enough that a thread's private buffers hide little work from the others. */
+#define WORKBUF_BYTES 2048
+#define WORKBUF_OBJS ((WORKBUF_BYTES - 2 * sizeof(uintptr_t)) / sizeof(uintptr_t))
+
+typedef struct workbuf {
+    gh_lfnode node;
+    uintptr_t nobj;
+    uintptr_t obj[WORKBUF_OBJS];
+} workbuf;
+
+typedef struct gcwork {
+    workbuf *wbuf1, *wbuf2;
+    uint64_t bytes_marked; /* flushed into the cycle total by work_dispose */
+    int64_t scan_work;     /* bytes scanned, for assists and pacing */
+} gcwork;
+
+void work_init(void);
+void work_release_all(void);
+
+void work_put(gcwork *w, uintptr_t obj);
+/* A grey object from w, or from the global queue; 0 if both are empty. */
+uintptr_t work_tryget(gcwork *w);
+/* Moves w's buffers to the global lists and its counters to the totals. */
+void work_dispose(gcwork *w);
+bool work_global_empty(void);
+bool work_local_empty(const gcwork *w);
+
+/* Cycle totals, flushed from every gcwork. */
+extern volatile AO_t work_bytes_marked;
+extern volatile AO_t work_scan_done;
+
+#endif /* GH_WORK_H */

@@ -1,0 +1,76 @@
+/*
+ * mcache.c — per-thread span caches: refill and release.       Go: mcache.go
+ *
+ * See mcache.h for the accounting. Refill is where a thread meets the rest
+ * of the heap: it is the place the allocator checks the GC trigger (before
+ * taking a span, so that a cycle started here sees the span as uncached),
+ * and mcentral_cache_span may sweep.
+ */
+#include "mcache.h"
+
+#include <string.h>
+
+#include "mcentral.h"
+#include "mheap.h"
+#include "thread.h"
+#include "stats.h"
+#include "upcalls.h"
+
+/* A span with no free object and no pages: the fast path finds it full and
+ * takes the slow path. Never swept, never listed. */
+mspan mcache_empty_span;
+
+void mcache_init(mcache *c) {
+    for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++)
+        c->alloc[i] = &mcache_empty_span;
+    c->tiny = c->tiny_offset = 0;
+    c->tiny_allocs = 0;
+}
+
+/* Counts the free slots of s as allocated (it enters a cache). */
+static void account_cached(mspan *s, intptr_t sign) {
+    intptr_t nfree = (intptr_t)s->nelems - (intptr_t)s->alloc_count;
+    intptr_t bytes = nfree * (intptr_t)s->elemsize;
+    stat_add(&gstats.heap_live, sign * bytes);
+    stat_add(&gstats.heap_alloc, sign * bytes);
+    stat_add(&gstats.total_alloc, sign * bytes);
+    stat_add(&gstats.mallocs, sign * nfree);
+    if (!sc_span_class_noscan(s->spanclass))
+        stat_add(&gstats.heap_scan, sign * bytes);
+}
+
+bool mcache_refill(mcache *c, span_class spc) {
+    mspan *s = c->alloc[spc];
+    if (s != &mcache_empty_span) {
+        GH_ASSERT(s->alloc_count == s->nelems);
+        c->alloc[spc] = &mcache_empty_span;
+        mcentral_uncache_span(&mcentrals[spc], s);
+    }
+    /* A safepoint: the cycle may need this thread (stop, handshake); and the
+     * place to start a cycle or pay for allocating during one. */
+    gc_safepoint();
+    cycle_maybe_start();
+    mark_assist_alloc(thr_self, (uintptr_t)sc_class_to_npages[sc_span_class_size(spc)] << GH_PAGE_SHIFT);
+    s = mcentral_cache_span(&mcentrals[spc]);
+    if (s == NULL)
+        return false;
+    account_cached(s, 1);
+    /* Cached and swept: the sweeper leaves it alone this cycle. */
+    gh_store(&s->sweepgen, gh_load(&mheap_.sweepgen) + 3);
+    c->alloc[spc] = s;
+    return true;
+}
+
+void mcache_release_all(mcache *c) {
+    for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++) {
+        mspan *s = c->alloc[i];
+        if (s == &mcache_empty_span)
+            continue;
+        account_cached(s, -1);
+        c->alloc[i] = &mcache_empty_span;
+        mcentral_uncache_span(&mcentrals[i], s);
+    }
+    c->tiny = c->tiny_offset = 0;
+    stat_add(&gstats.tiny_allocs, (intptr_t)c->tiny_allocs);
+    c->tiny_allocs = 0;
+}

@@ -1,0 +1,251 @@
+/*
+ * thread.c — the thread registry, stop-the-world handshakes, safepoints and
+ * blocking regions. See thread.h for the states and the protocol.
+ *
+ * Go stops goroutines by preemption; C threads stop only where they agree
+ * to: at safepoints, where every pointer they hold is in a GC_FRAME. So a
+ * stop is cooperative:
+ *
+ *   stopper                               running thread
+ *   -------                               --------------
+ *   lock sched; pending = 1               ... gc_alloc / gc_safepoint:
+ *   while some other thread RUNNING:      pending? -> lock sched;
+ *       wait stopped_cv                       status = STOPPED; signal
+ *   unlock sched                              while pending: wait resume_cv
+ *   ... work with the world stopped ...       status = RUNNING; unlock
+ *   lock sched; pending = 0;
+ *   broadcast resume_cv; unlock
+ *
+ * A parked thread (THR_BLOCKED) counts as stopped: it promised not to touch
+ * heap pointers, and gc_leave_blocking waits while pending is set. Because
+ * every transition is made under sched_lock, the stopper's check "no thread
+ * is RUNNING" cannot race with a thread leaving its blocking region.
+ *
+ * world_lock serialises collection cycles and stops. A thread waiting for it
+ * parks itself first: the holder may stop the world, and must not wait for a
+ * thread that is itself waiting for the holder.
+ */
+#include "thread.h"
+
+#include <stdlib.h>
+
+#include "lock.h"
+#include "sys.h"
+#include "upcalls.h"
+
+__thread gh_thread *thr_self;
+__thread gci_frame *gci_frame_top;
+volatile AO_t gci_safepoint_request;
+
+static pthread_mutex_t sched_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stopped_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t resume_cv = PTHREAD_COND_INITIALIZER;
+static gh_mutex world_lock = GH_MUTEX_INIT;
+static gh_thread *threads;
+static unsigned nthreads;
+static unsigned next_thread_id;
+static gh_thread *stopper; /* the thread that requested the stop */
+static volatile AO_t handshake_fn; /* the handshake in progress */
+
+void thr_unregistered(const char *call) {
+    gh_fatalf("%s called from a thread that is not registered (call gc_thread_register first)",
+              call);
+}
+
+gh_thread *thr_list(void) { return threads; }
+unsigned thr_count(void) { return nthreads; }
+
+void thr_init(void) {
+    threads = NULL;
+    nthreads = 0;
+    stopper = NULL;
+    gh_store(&gci_safepoint_request, 0);
+}
+
+static bool stw_requested(void) { return gh_load(&gci_safepoint_request) & SAFEPOINT_STW; }
+
+/* Runs t's pending handshake, if any. Called by t itself, or by another
+ * thread holding sched_lock while t is parked or stopped. */
+static void run_handshake(gh_thread *t) {
+    if (gh_load_acquire(&t->handshake_pending)) {
+        ((thr_handshake_fn)gh_load(&handshake_fn))(t);
+        gh_store_release(&t->handshake_pending, 0);
+    }
+}
+
+/* Waits, with sched_lock held, until the world is not stopped. */
+static void wait_while_stopped(void) {
+    while (stw_requested())
+        pthread_cond_wait(&resume_cv, &sched_lock);
+}
+
+void thr_register_self(void) {
+    if (thr_self != NULL)
+        gh_throw("gc_thread_register: thread is already registered");
+    gh_thread *t = sys_alloc(sizeof(gh_thread));
+    if (t == NULL)
+        gh_throw("gc_thread_register: out of memory for thread state");
+    mcache_init(&t->cache);
+    t->frame_top = &gci_frame_top;
+    t->pthread = pthread_self();
+    gci_frame_top = NULL;
+    mark_thread_attach(t);
+
+    pthread_mutex_lock(&sched_lock);
+    wait_while_stopped();
+    t->id = ++next_thread_id;
+    gh_store(&t->status, THR_RUNNING);
+    t->next = threads;
+    t->prev = NULL;
+    if (threads != NULL)
+        threads->prev = t;
+    threads = t;
+    nthreads++;
+    pthread_mutex_unlock(&sched_lock);
+    thr_self = t;
+}
+
+void gc_thread_register(void) { thr_register_self(); }
+
+void gc_thread_unregister(void) {
+    gh_thread *t = thr_current("gc_thread_unregister");
+    if (gci_frame_top != NULL)
+        gh_fatalf("gc_thread_unregister: frame declared at %s:%d is still pushed",
+                  gci_frame_top->file, gci_frame_top->line);
+    /* Park while giving back state, so a concurrent stop does not wait. */
+    gc_enter_blocking();
+    world_lock_acquire_parked();
+    mcache_release_all(&t->cache);
+    mark_thread_detach(t);
+    pthread_mutex_lock(&sched_lock);
+    if (t->prev != NULL)
+        t->prev->next = t->next;
+    else
+        threads = t->next;
+    if (t->next != NULL)
+        t->next->prev = t->prev;
+    nthreads--;
+    pthread_cond_broadcast(&stopped_cv);
+    pthread_mutex_unlock(&sched_lock);
+    world_lock_release();
+    thr_self = NULL;
+    sys_free(t, sizeof(gh_thread));
+}
+
+void gc_enter_blocking(void) {
+    gh_thread *t = thr_current("gc_enter_blocking");
+    run_handshake(t);
+    pthread_mutex_lock(&sched_lock);
+    gh_store(&t->status, THR_BLOCKED);
+    if (gh_load(&gci_safepoint_request))
+        pthread_cond_broadcast(&stopped_cv);
+    pthread_mutex_unlock(&sched_lock);
+}
+
+void gc_leave_blocking(void) {
+    gh_thread *t = thr_current("gc_leave_blocking");
+    if (gh_load(&t->status) != THR_BLOCKED)
+        gh_throw("gc_leave_blocking without gc_enter_blocking");
+    pthread_mutex_lock(&sched_lock);
+    wait_while_stopped();
+    gh_store(&t->status, THR_RUNNING);
+    pthread_mutex_unlock(&sched_lock);
+}
+
+void gci_safepoint_slow(void) {
+    gh_thread *t = thr_current("gc_safepoint");
+    if (gh_load(&t->handshake_pending)) {
+        run_handshake(t);
+        pthread_mutex_lock(&sched_lock);
+        pthread_cond_broadcast(&stopped_cv);
+        pthread_mutex_unlock(&sched_lock);
+    }
+    if (!stw_requested())
+        return;
+    pthread_mutex_lock(&sched_lock);
+    if (stw_requested() && stopper != t) {
+        gh_store(&t->status, THR_STOPPED);
+        pthread_cond_broadcast(&stopped_cv);
+        wait_while_stopped();
+        gh_store(&t->status, THR_RUNNING);
+    }
+    pthread_mutex_unlock(&sched_lock);
+}
+
+/* Takes the world lock; the caller is already parked (THR_BLOCKED). */
+void world_lock_acquire_parked(void) { gh_lock(&world_lock); }
+
+void world_lock_acquire(void) {
+    gh_thread *t = thr_self;
+    if (t == NULL) {
+        gh_lock(&world_lock);
+        return;
+    }
+    gc_enter_blocking();
+    gh_lock(&world_lock);
+    gc_leave_blocking();
+}
+
+void world_lock_release(void) { gh_unlock(&world_lock); }
+
+void stw_stop(void) {
+    pthread_mutex_lock(&sched_lock);
+    stopper = thr_self;
+    gh_or(&gci_safepoint_request, SAFEPOINT_STW);
+    for (;;) {
+        bool all_stopped = true;
+        for (gh_thread *t = threads; t != NULL; t = t->next)
+            if (t != stopper && gh_load(&t->status) == THR_RUNNING)
+                all_stopped = false;
+        if (all_stopped)
+            break;
+        pthread_cond_wait(&stopped_cv, &sched_lock);
+    }
+    pthread_mutex_unlock(&sched_lock);
+}
+
+void stw_start(void) {
+    pthread_mutex_lock(&sched_lock);
+    gh_and(&gci_safepoint_request, ~(uintptr_t)SAFEPOINT_STW);
+    stopper = NULL;
+    pthread_cond_broadcast(&resume_cv);
+    pthread_mutex_unlock(&sched_lock);
+}
+
+void thr_handshake(thr_handshake_fn fn) {
+    pthread_mutex_lock(&sched_lock);
+    gh_store(&handshake_fn, (uintptr_t)fn);
+    for (gh_thread *t = threads; t != NULL; t = t->next) {
+        gh_store_release(&t->handshake_pending, 1);
+        /* A parked or stopped thread cannot run it: do it for it. It cannot
+         * resume meanwhile, since resuming takes sched_lock. */
+        if (gh_load(&t->status) != THR_RUNNING || t == thr_self)
+            run_handshake(t);
+    }
+    gh_or(&gci_safepoint_request, SAFEPOINT_HANDSHAKE);
+    for (;;) {
+        bool done = true;
+        for (gh_thread *t = threads; t != NULL; t = t->next) {
+            if (gh_load(&t->handshake_pending) && gh_load(&t->status) != THR_RUNNING)
+                run_handshake(t);
+            if (gh_load(&t->handshake_pending))
+                done = false;
+        }
+        if (done)
+            break;
+        pthread_cond_wait(&stopped_cv, &sched_lock);
+    }
+    gh_and(&gci_safepoint_request, ~(uintptr_t)SAFEPOINT_HANDSHAKE);
+    pthread_mutex_unlock(&sched_lock);
+}
+
+void thr_shutdown(void) {
+    gh_thread *t = thr_self;
+    if (t != NULL) {
+        mark_thread_detach(t);
+        sys_free(t, sizeof(gh_thread));
+        thr_self = NULL;
+    }
+    threads = NULL;
+    nthreads = 0;
+}

@@ -1,0 +1,108 @@
+/*
+ * thread.h — registered mutator threads, stop-the-world and safepoints.
+ *
+ * Every thread that touches the heap is registered and has a gh_thread: its
+ * mcache, its shadow-stack frame list, its write-barrier buffer and its
+ * collector work state. A thread is in one of three states:
+ *
+ *   THR_RUNNING  executing mutator code; it may touch heap pointers and
+ *                stops only at a safepoint (gc_alloc, gc_safepoint).
+ *   THR_STOPPED  waiting at a safepoint for the world to restart.
+ *   THR_BLOCKED  parked between gc_enter_blocking and gc_leave_blocking; it
+ *                touches no heap pointer, so the collector proceeds without
+ *                waiting for it and reads its frames itself.
+ *
+ * Go preempts goroutines anywhere; C threads can only be asked. The
+ * collector asks through gci_safepoint_request, which every safepoint reads:
+ *
+ *   SAFEPOINT_STW        stop: the stopper waits until no other thread is
+ *                        THR_RUNNING. Running threads stop at their next
+ *                        safepoint; blocked threads stay blocked, and leaving
+ *                        the blocking region waits for the restart.
+ *   SAFEPOINT_HANDSHAKE  a ragged handshake: each thread runs a function on
+ *                        itself at its next safepoint (scan its frames when
+ *                        mark starts; flush its buffers before mark
+ *                        termination) and goes on; for a parked or stopped
+ *                        thread the requester runs it. Nobody waits for the
+ *                        whole world, so this is not a pause.
+ *
+ * Concurrency: states, the registry, handshake flags and the request bits
+ * change only under sched_lock, so the requester's scan of states and a
+ * thread's own transition are ordered by that lock. The request word is also
+ * read without the lock (the safepoint fast path): a stale 0 only delays the
+ * thread until its next safepoint, a stale non-zero costs one trip into the
+ * slow path.
+ */
+#ifndef GH_THREAD_H
+#define GH_THREAD_H
+
+#include "goheap.h"
+#include "mcache.h"
+
+#include <pthread.h>
+
+enum { THR_RUNNING = 0, THR_STOPPED = 1, THR_BLOCKED = 2 };
+enum { SAFEPOINT_STW = 1, SAFEPOINT_HANDSHAKE = 2 };
+
+/* Per-thread write-barrier buffer: pointers to shade, flushed in batches
+ * to the marker (gc/barrier.c). */
+#define WBBUF_ENTRIES 256
+
+struct gcwork;
+
+typedef struct gh_thread {
+    struct gh_thread *next, *prev;
+    mcache cache;
+    gci_frame **frame_top; /* the thread's gci_frame_top */
+    volatile AO_t status;
+    pthread_t pthread;
+    unsigned id;
+    volatile AO_t handshake_pending; /* run the current handshake at a safepoint */
+
+    /* Collector state, owned by gc/. */
+    struct gcwork *gcw;
+    uintptr_t stack_scan_gen; /* the cycle whose roots this thread gave */
+    int64_t assist_credit;    /* bytes the thread may allocate before assisting */
+    size_t wbbuf_next;
+    uintptr_t wbbuf[WBBUF_ENTRIES];
+} gh_thread;
+
+extern __thread gh_thread *thr_self;
+
+/* The calling thread's gh_thread, or a fatal error naming `call` when the
+ * thread is not registered. */
+GH_NORETURN GH_COLD void thr_unregistered(const char *call);
+GH_INLINE gh_thread *thr_current(const char *call) {
+    gh_thread *t = thr_self;
+    if (GH_UNLIKELY(t == NULL))
+        thr_unregistered(call);
+    return t;
+}
+
+/* The registry, for walks made with the world stopped (or sched_lock held). */
+gh_thread *thr_list(void);
+unsigned thr_count(void);
+
+/* World lock: serialises cycles. Acquiring parks the caller (it may wait
+ * for a whole cycle run by another thread, which must not wait for it). */
+void world_lock_acquire(void);
+void world_lock_release(void);
+/* The same, for a caller that is already parked (THR_BLOCKED). */
+void world_lock_acquire_parked(void);
+
+/* Stops every other registered thread at a safepoint (or leaves it parked).
+ * The caller holds the world lock. */
+void stw_stop(void);
+void stw_start(void);
+
+/* Runs fn(t) once for every registered thread: by t itself at its next
+ * safepoint if it is running, else by the caller. Returns when all have run.
+ * Called by the collector with no heap lock held; fn must not block. */
+typedef void (*thr_handshake_fn)(struct gh_thread *t);
+void thr_handshake(thr_handshake_fn fn);
+
+void thr_init(void);
+void thr_shutdown(void);
+void thr_register_self(void);
+
+#endif /* GH_THREAD_H */
