@@ -167,4 +167,5 @@ END {
         }
     }
 }' "$results"
+[ "$failed" -eq 0 ] || echo "run.sh: some runs failed; see the messages above" >&2
 exit "$failed"
