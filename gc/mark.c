@@ -36,6 +36,7 @@
 #include "gc.h"
 #include "heapbits.h"
 #include "roots.h"
+#include "special.h"
 #include "stats.h"
 #include "work.h"
 
@@ -189,7 +190,25 @@ void mark_thread_frames(gcwork *w, gh_thread *t) {
     roots_for_each_frame_slot(t, shade_root_slot, w);
 }
 
-void mark_globals(gcwork *w) { roots_for_each_global(shade_root_slot, w); }
+static void shade_value(void *ctx, uintptr_t p) {
+    if (p != 0)
+        shade_from(ctx, p, 0, 0);
+}
+
+/* Marks the referents of obj without marking obj (a finalizable object). */
+static void scan_referents(void *ctx, uintptr_t obj) {
+    mspan *s = span_of(obj);
+    if (s == NULL || sc_span_class_noscan(s->spanclass))
+        return;
+    scan_ctx c = {ctx, obj};
+    hb_for_each_pointer(obj, s->elemsize, shade_slot, &c);
+}
+
+void mark_globals(gcwork *w) {
+    roots_for_each_global(shade_root_slot, w);
+    specials_mark_roots(shade_value, scan_referents, w);
+    final_mark_queue(shade_value, w);
+}
 
 void mark_roots(gcwork *w) {
     mark_globals(w);
