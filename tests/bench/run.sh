@@ -39,15 +39,16 @@ while getopts d:h opt; do
     esac
 done
 shift $((OPTIND - 1))
-[ -n "$dir" ] && [ -d "$dir" ] || usage
+if [ -z "$dir" ] || [ ! -d "$dir" ]; then usage; fi
 dir=$(cd "$dir" && pwd)
 
 REPS=${REPS:-5}
 SYSTEMS=${SYSTEMS:-"goheap bdwgc bdwgc-incr glibc mimalloc go"}
 TIMEOUT=${TIMEOUT:-900}
 
+[ $# -gt 0 ] || set -- gcbench gcbench-2t alloc
 units=
-for w in ${*:-gcbench gcbench-2t alloc}; do
+for w in "$@"; do
     case $w in
     alloc) units="$units alloc16 alloc64 alloc256 alloc4096" ;;
     gcbench | gcbench-2t | alloc16 | alloc64 | alloc256 | alloc4096) units="$units $w" ;;
@@ -65,7 +66,7 @@ for s in $SYSTEMS; do
         fi
         echo "run.sh: building the Go twin" >&2
         if ! (cd "$src/go" && GOCACHE="$dir/go-cache" GOPATH="$dir/go-path" \
-            GOFLAGS= GOPROXY=off go build -o "$dir/bench_go" .); then
+            GOFLAGS='' GOPROXY=off go build -o "$dir/bench_go" .); then
             echo "run.sh: skipping go: go build failed" >&2
             continue
         fi
