@@ -66,7 +66,8 @@ static uint64_t now_ns(clockid_t clk) {
 
 static void publish_trigger(void) { gh_store(&trigger_bytes, pacer_state.trigger); }
 
-static double mb(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+/* Whole MiB, truncated as Go's gctrace prints them. */
+static unsigned long long mb(uint64_t bytes) { return (unsigned long long)(bytes >> 20); }
 
 /* One gctrace line's figures. */
 typedef struct trace_line {
@@ -86,7 +87,7 @@ static void print_trace(const trace_line *tl) {
     uint64_t goal = tl->heap_goal == UINT64_MAX ? 0 : tl->heap_goal;
     fprintf(stderr,
             "gc %u @%.3fs %d%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/%.3f+%.3f ms cpu, "
-            "%.0f->%.0f->%.0f MB, %.0f MB goal, 0 MB stacks, 0 MB globals, %u P%s\n",
+            "%llu->%llu->%llu MB, %llu MB goal, 0 MB stacks, 0 MB globals, %u P%s\n",
             tl->n, since, pct, tl->stw1_ns / 1e6, tl->mark_ns / 1e6, tl->stw2_ns / 1e6,
             tl->cpu_stw1_ns / 1e6, tl->cpu_assist_ns / 1e6, tl->cpu_bg_ns / 1e6,
             tl->cpu_idle_ns / 1e6, tl->cpu_stw2_ns / 1e6, mb(tl->heap_before),
@@ -165,8 +166,14 @@ static void workers_quiesce(void) {
 
 /* --- handshake functions (run by each thread on itself, or for it) --- */
 
-/* Mark start: give the thread's frames, once per cycle. */
+/* Mark start: give the thread's frames, once per cycle, and its current
+ * tiny block. The block was allocated before mark began, so it is white,
+ * yet the thread keeps packing new objects into it without allocating
+ * anything the collector would see as new: shading the block now keeps
+ * every object packed into it this cycle (Go's gcMarkTinyAllocs). */
 static void handshake_scan_frames(gh_thread *t) {
+    if (t->cache.tiny != 0)
+        mark_shade(t->gcw, t->cache.tiny);
     mark_thread_frames(t->gcw, t);
     t->assist_credit = 0;
     work_dispose(t->gcw);
@@ -247,6 +254,7 @@ static void run_cycle(bool forced) {
      * only finishes the last few spans. */
     sweep_finish();
     uint64_t heap_before = gh_load(&gstats.heap_live);
+    uint64_t goal = pacer_state.heap_goal; /* this cycle's goal, for the trace */
     bool stw_mark = gh_debug.gcstoptheworld != 0;
 
     /* 1. Sweep termination (pause 1). */
@@ -351,7 +359,7 @@ static void run_cycle(bool forced) {
             .cpu_stw1_ns = p1_end - p1_begin, .cpu_assist_ns = 0,
             .cpu_bg_ns = cpu_mark + helper_cpu, .cpu_idle_ns = 0, .cpu_stw2_ns = end - term_begin,
             .heap_before = heap_before, .heap_after = gh_load(&gstats.heap_alloc),
-            .heap_marked = marked, .heap_goal = pacer_state.heap_goal,
+            .heap_marked = marked, .heap_goal = goal,
         };
         print_trace(&tl);
     }
