@@ -66,7 +66,8 @@ static uint64_t now_ns(clockid_t clk) {
 
 static void publish_trigger(void) { gh_store(&trigger_bytes, pacer_state.trigger); }
 
-static double mb(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+/* Whole MiB, truncated as Go's gctrace prints them. */
+static unsigned long long mb(uint64_t bytes) { return (unsigned long long)(bytes >> 20); }
 
 /* One gctrace line's figures. */
 typedef struct trace_line {
@@ -86,7 +87,7 @@ static void print_trace(const trace_line *tl) {
     uint64_t goal = tl->heap_goal == UINT64_MAX ? 0 : tl->heap_goal;
     fprintf(stderr,
             "gc %u @%.3fs %d%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/%.3f+%.3f ms cpu, "
-            "%.0f->%.0f->%.0f MB, %.0f MB goal, 0 MB stacks, 0 MB globals, %u P%s\n",
+            "%llu->%llu->%llu MB, %llu MB goal, 0 MB stacks, 0 MB globals, %u P%s\n",
             tl->n, since, pct, tl->stw1_ns / 1e6, tl->mark_ns / 1e6, tl->stw2_ns / 1e6,
             tl->cpu_stw1_ns / 1e6, tl->cpu_assist_ns / 1e6, tl->cpu_bg_ns / 1e6,
             tl->cpu_idle_ns / 1e6, tl->cpu_stw2_ns / 1e6, mb(tl->heap_before),
@@ -165,8 +166,14 @@ static void workers_quiesce(void) {
 
 /* --- handshake functions (run by each thread on itself, or for it) --- */
 
-/* Mark start: give the thread's frames, once per cycle. */
+/* Mark start: give the thread's frames, once per cycle, and its current
+ * tiny block. The block was allocated before mark began, so it is white,
+ * yet the thread keeps packing new objects into it without allocating
+ * anything the collector would see as new: shading the block now keeps
+ * every object packed into it this cycle (Go's gcMarkTinyAllocs). */
 static void handshake_scan_frames(gh_thread *t) {
+    if (t->cache.tiny != 0)
+        mark_shade(t->gcw, t->cache.tiny);
     mark_thread_frames(t->gcw, t);
     t->assist_credit = 0;
     work_dispose(t->gcw);
@@ -201,6 +208,7 @@ static void sweep_termination(void) {
  * goal. Returns the bytes marked. */
 static uint64_t mark_termination(void) {
     gh_store(&gc_phase, GC_MARKTERM);
+    mark_assist_release();
     gh_store(&gci_wb_enabled, 0);
     gh_and(&alloc_hooks, ~(uintptr_t)ALLOC_HOOK_MARKING);
     if (gh_debug.gccheckmark)
@@ -228,6 +236,8 @@ static void record_pause(uint32_t n, uint64_t ns) {
     pause_total_ns += ns;
 }
 
+static void announce_marking(uint32_t n);
+
 /* Runs one cycle on the collector thread. Pauses are measured from the
  * stop request to the restart, so they include the time threads take to
  * reach a safepoint, as Go's STW accounting does. */
@@ -244,6 +254,7 @@ static void run_cycle(bool forced) {
      * only finishes the last few spans. */
     sweep_finish();
     uint64_t heap_before = gh_load(&gstats.heap_live);
+    uint64_t goal = pacer_state.heap_goal; /* this cycle's goal, for the trace */
     bool stw_mark = gh_debug.gcstoptheworld != 0;
 
     /* 1. Sweep termination (pause 1). */
@@ -260,6 +271,7 @@ static void run_cycle(bool forced) {
     uint64_t p1_end = now_ns(CLOCK_MONOTONIC);
     if (!stw_mark)
         record_pause(n, p1_end - p1_begin);
+    announce_marking(n);
 
     /* 2. Mark. Globals first, then every thread's frames by handshake: a
      * running thread scans its own at its next safepoint. */
@@ -347,7 +359,7 @@ static void run_cycle(bool forced) {
             .cpu_stw1_ns = p1_end - p1_begin, .cpu_assist_ns = 0,
             .cpu_bg_ns = cpu_mark + helper_cpu, .cpu_idle_ns = 0, .cpu_stw2_ns = end - term_begin,
             .heap_before = heap_before, .heap_after = gh_load(&gstats.heap_alloc),
-            .heap_marked = marked, .heap_goal = pacer_state.heap_goal,
+            .heap_marked = marked, .heap_goal = goal,
         };
         print_trace(&tl);
     }
@@ -360,6 +372,7 @@ static pthread_mutex_t cycle_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cycle_request_cv = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t cycle_done_cv = PTHREAD_COND_INITIALIZER;
 static uint32_t cycles_started, cycles_requested, cycles_done;
+static uint32_t cycles_marking; /* cycles that got past sweep termination */
 static bool forced_request, collector_stop;
 
 static void *collector_main(void *arg) {
@@ -377,6 +390,7 @@ static void *collector_main(void *arg) {
         run_cycle(forced);
         pthread_mutex_lock(&cycle_lock);
         cycles_done = cycles_started;
+        cycles_marking = cycles_started;
         gh_store(&cycles_completed, cycles_done);
         pthread_cond_broadcast(&cycle_done_cv);
     }
@@ -384,11 +398,23 @@ static void *collector_main(void *arg) {
     return NULL;
 }
 
-/* Asks for a cycle that starts after this call and, if `wait`, waits
- * (parked) until it has finished marking. */
-static void request_cycle(bool forced, bool wait) {
+/* Tells threads waiting in request_cycle that cycle n is now marking. */
+static void announce_marking(uint32_t n) {
+    pthread_mutex_lock(&cycle_lock);
+    cycles_marking = n;
+    pthread_cond_broadcast(&cycle_done_cv);
+    pthread_mutex_unlock(&cycle_lock);
+}
+
+enum { WAIT_NONE, WAIT_MARKING, WAIT_DONE };
+
+/* Asks for a cycle that starts after this call and waits, parked, until it
+ * is marking (WAIT_MARKING: as Go's gcStart returns once the mark phase has
+ * begun, so a thread that hit the trigger cannot run far ahead of the
+ * cycle) or has finished marking (WAIT_DONE). */
+static void request_cycle(bool forced, int wait) {
     gh_thread *t = thr_self;
-    if (wait && t != NULL)
+    if (wait != WAIT_NONE && t != NULL)
         gc_enter_blocking();
     pthread_mutex_lock(&cycle_lock);
     uint32_t want = cycles_started + 1;
@@ -397,16 +423,17 @@ static void request_cycle(bool forced, bool wait) {
     if (forced)
         forced_request = true;
     pthread_cond_signal(&cycle_request_cv);
-    while (wait && cycles_done < want)
+    while ((wait == WAIT_DONE && cycles_done < want) ||
+           (wait == WAIT_MARKING && cycles_marking < want))
         pthread_cond_wait(&cycle_done_cv, &cycle_lock);
     pthread_mutex_unlock(&cycle_lock);
-    if (wait && t != NULL)
+    if (wait != WAIT_NONE && t != NULL)
         gc_leave_blocking();
 }
 
 void gc_collect(void) {
     thr_current("gc_collect");
-    request_cycle(true, true);
+    request_cycle(true, WAIT_DONE);
     /* Return with sweeping finished, as Go's runtime.GC does. */
     sweep_finish();
 }
@@ -414,7 +441,7 @@ void gc_collect(void) {
 void cycle_maybe_start(void) {
     if (GH_UNLIKELY(gh_debug.gcstress > 0)) {
         if ((gh_xadd(&stress_count, 1) + 1) % (uint64_t)gh_debug.gcstress == 0) {
-            request_cycle(true, true);
+            request_cycle(true, WAIT_DONE);
             return;
         }
     }
@@ -422,9 +449,10 @@ void cycle_maybe_start(void) {
         return;
     if (gh_load(&gc_phase) != GC_OFF)
         return; /* a cycle is marking: assists pay for the growth */
-    /* With the world-stopped mark, wait for the cycle like Go's
-     * gcstoptheworld mode; otherwise start it and go on allocating. */
-    request_cycle(false, gh_debug.gcstoptheworld != 0);
+    /* With the world-stopped mark, wait for the whole cycle like Go's
+     * gcstoptheworld mode; otherwise until marking has begun, after which
+     * assists pay for further allocation. */
+    request_cycle(false, gh_debug.gcstoptheworld ? WAIT_DONE : WAIT_MARKING);
 }
 
 int gc_set_percent(int percent) {

@@ -567,6 +567,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_checked_fixture(pacing, setup, teardown);
     tcase_add_test(pacing, test_gc_set_percent);
     tcase_add_test(pacing, test_gc_soak_bounded);
+    tcase_add_test(pacing, test_gc_soak_near_goal);
     tcase_add_test(pacing, test_gc_two_threads_collect);
     tcase_add_test(pacing, test_gc_collect_while_other_allocates);
     suite_add_tcase(s, pacing);
@@ -578,12 +579,6 @@ static Suite *gc_suite(bool fork) {
         tcase_add_test(env, test_gc_gctrace_format);
     suite_add_tcase(s, env);
 
-    if (getenv("GOHEAP_TEST_KNOWN_BUGS") != NULL) {
-        TCase *bugs = tcase_create("known_bugs");
-        tcase_add_checked_fixture(bugs, setup, teardown);
-        tcase_add_test(bugs, test_gc_soak_near_goal);
-        suite_add_tcase(s, bugs);
-    }
     return s;
 }
 
