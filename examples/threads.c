@@ -3,9 +3,11 @@
  *
  * PRODUCERS threads each allocate MESSAGES messages and append them to one
  * queue; the main thread takes them off and checks each. The queue is a heap
- * object reached from `queue`, a global registered with gc_add_roots, and
- * every link written into it goes through GC_STORE: a store made by one
- * thread while the collector is marking on behalf of another must be seen.
+ * object reached from `queue`, a global registered with gc_add_roots. Every
+ * pointer store into the queue, and into the global itself, goes through
+ * GC_STORE: a store made by one thread while the collector is marking on
+ * behalf of another must be seen, and root ranges are scanned before the
+ * threads' frames, so they need the barrier as much as heap objects do.
  *
  * The rules for threads, as this program follows them:
  *   - A thread calls gc_thread_register before touching the heap and
@@ -88,7 +90,7 @@ static void *produce(void *arg) {
 int main(void) {
     gc_init();
     gc_add_roots(&queue, sizeof queue);
-    queue = gc_alloc(sizeof *queue, &queue_type); /* a root: no barrier */
+    GC_STORE(queue, gc_alloc(sizeof *queue, &queue_type)); /* roots take the barrier too */
     producers_running = PRODUCERS;
 
     pthread_t threads[PRODUCERS];

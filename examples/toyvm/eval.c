@@ -14,6 +14,9 @@
  *     one root range. A primitive gets a pointer into it, so its arguments
  *     stay rooted while it allocates. Popped slots are cleared so the stack
  *     never keeps dead values alive.
+ *   Registered root ranges are scanned before the threads' frames, so
+ *   every store into one (push, pop, the globals pointer) goes through
+ *   VM_STORE like a store into a heap object (docs/guide.md, section 6).
  *   - Every C local that holds a heap pointer across a call that may allocate
  *     (eval itself allocates) is named in the function's VM_FRAME.
  *
@@ -72,9 +75,9 @@ void vm_eval_init(void) {
     vm_add_roots(vm_stack, sizeof vm_stack);
     vm_add_roots(&globals, sizeof globals);
     vm_add_roots(special, sizeof special);
-    globals = make_hash();
+    VM_STORE(globals, make_hash());
     for (int i = 0; i < SF_COUNT; i++)
-        special[i] = intern_cstr(special_names[i]);
+        VM_STORE(special[i], intern_cstr(special_names[i]));
 }
 
 bool vm_stack_exhausted(void) {
@@ -85,12 +88,15 @@ bool vm_stack_exhausted(void) {
 void vm_push(obj *value) {
     if (vm_sp == VM_STACK_SLOTS)
         vm_error("value stack overflow");
-    vm_stack[vm_sp++] = value; /* a registered root: no barrier needed */
+    VM_STORE(vm_stack[vm_sp], value);
+    vm_sp++;
 }
 
 void vm_pop(size_t n) {
-    while (n--)
-        vm_stack[--vm_sp] = NULL;
+    while (n--) {
+        vm_sp--;
+        VM_STORE(vm_stack[vm_sp], NULL); /* a deletion: barriered too */
+    }
 }
 
 /* ---- errors ------------------------------------------------------------- */

@@ -19,6 +19,8 @@
  *   vm_enter/leave_blocking  gc_enter/leave_blocking         nothing
  *
  * Rules that hold for both builds, so the VM stays correct on goheap:
+ *   - VM_STORE is used for every pointer store into a heap object or a
+ *     registered root range; only framed locals take plain assignments.
  *   - vm_alloc_noscan memory is NOT zeroed: the caller writes every byte it
  *     later reads, and it must never hold a heap pointer.
  *   - VM_FRAME lists locals, never expressions; a frame is popped with

@@ -14,10 +14,10 @@
  *   - Arguments that are stored after an allocation are listed in a VM_FRAME
  *     first: the allocation may collect, and an unframed argument is garbage
  *     to a precise collector.
- *   - Every pointer written into a heap object goes through VM_STORE (or
- *     vm_memmove when a vector or bucket array grows), even into an object
- *     allocated a line earlier: during a mark phase the write barrier is what
- *     keeps the marker from missing the stored value.
+ *   - Every pointer written into a heap object or a registered root goes
+ *     through VM_STORE (or vm_memmove when a vector or bucket array grows),
+ *     even into an object allocated a line earlier: during a mark phase the
+ *     write barrier is what keeps the marker from missing the stored value.
  *
  * Symbols. intern() keeps one symbol per name in a chained table whose bucket
  * array is a registered root. Today the table holds its symbols strongly, so
@@ -108,11 +108,13 @@ void vm_objects_init(void) {
     vm_add_roots(&vm_false, sizeof vm_false);
     vm_add_roots(&vm_unspecified, sizeof vm_unspecified);
     vm_add_roots(&symtab.buckets, sizeof symtab.buckets);
-    vm_true = make_singleton(K_BOOLEAN);
-    vm_false = make_singleton(K_BOOLEAN);
-    vm_unspecified = make_singleton(K_UNSPECIFIED);
+    /* Stores into registered roots go through the barrier, like stores
+     * into heap objects. */
+    VM_STORE(vm_true, make_singleton(K_BOOLEAN));
+    VM_STORE(vm_false, make_singleton(K_BOOLEAN));
+    VM_STORE(vm_unspecified, make_singleton(K_UNSPECIFIED));
     symtab.nbuckets = 256;
-    symtab.buckets = counted(vm_alloc(symtab.nbuckets * sizeof(intern_link *), &slot_type));
+    VM_STORE(symtab.buckets, counted(vm_alloc(symtab.nbuckets * sizeof(intern_link *), &slot_type)));
 }
 
 obj *make_number(double value) {
@@ -171,7 +173,7 @@ static void symtab_grow(void) {
             link = next;
         }
     }
-    symtab.buckets = buckets; /* a registered root: no barrier needed */
+    VM_STORE(symtab.buckets, buckets); /* a registered root: barriered too */
     symtab.nbuckets = nbuckets;
 }
 
