@@ -88,11 +88,11 @@ void hb_write_type(uintptr_t obj, uintptr_t elemsize, uintptr_t datasize, const 
          * at a time. */
         single_state st = {0};
         if (nelem == 1) {
-            uint8_t bytes[8] = {0};
+            /* Assembled in a register: byte stores followed by a wide load
+             * would stall on store forwarding. */
+            uint64_t m = 0;
             for (uintptr_t b = 0; b < (ptr_words + 7) / 8; b++)
-                bytes[b] = type->gcdata[b];
-            uint64_t m;
-            __builtin_memcpy(&m, bytes, sizeof m);
+                m |= (uint64_t)type->gcdata[b] << (8 * b);
             st.mask = ptr_words == 64 ? m : m & (((uint64_t)1 << ptr_words) - 1);
         }
         write_range(obj, nwords, single_bits, &st);
