@@ -11,6 +11,8 @@
  *   4. mcentral.lock (runtime/mcentral.c) one per span class.
  *   5. mheap.lock   (arena/mheap.c)     page allocator, spans, arenas.
  *   6. gcbits_lock  (arena/gcbits.c)    mark-bit arenas.
+ *   7. scav_mu      (arena/scavenge.c)  the scavenger's sleep and wake flags;
+ *                                        a leaf, never held with another.
  * No lock is held across a safepoint, and none is held while waiting for the
  * world to stop, except world_lock.
  */
