@@ -13,8 +13,8 @@
  *   - The GOGC goal bounds retained heap (heap_sys - released): the heap in
  *     use at the last goal, scaled by how the goal moved (new goal / last
  *     goal), plus 10% (SCAV_RETAIN_EXTRA_PERCENT) so that the next cycle's
- *     growth finds pages without faulting them all back in. None when GOGC
- *     is off.
+ *     growth finds pages without faulting them all back in; never below
+ *     the heap goal itself. None when GOGC is off.
  *   - The memory-limit goal bounds retained heap plus metadata (Go's
  *     mappedReady) at 95% of the limit (SCAV_LIMIT_PERCENT), so the heap
  *     can grow a little before allocation has to scavenge synchronously.
@@ -165,8 +165,9 @@ static size_t release_step(size_t max_pages) {
 uint64_t scav_release(uint64_t bytes) {
     uint64_t done = 0;
     while (done < bytes) {
-        size_t want = (size_t)GH_DIV_ROUND_UP(bytes - done, GH_PAGE_SIZE);
-        size_t n = release_step(GH_MIN(want, (size_t)SCAV_SYNC_STEP_PAGES));
+        uint64_t left = bytes - done; /* may be huge: round without overflow */
+        uint64_t want = left / GH_PAGE_SIZE + (left % GH_PAGE_SIZE != 0);
+        size_t n = release_step((size_t)GH_MIN(want, (uint64_t)SCAV_SYNC_STEP_PAGES));
         if (n == 0)
             break;
         done += (uint64_t)n << GH_PAGE_SHIFT;
@@ -206,8 +207,8 @@ static uint64_t run_batch(void) {
         uint64_t over = bytes_over_goal();
         if (over == 0)
             return 0;
-        size_t want = (size_t)GH_DIV_ROUND_UP(over, GH_PAGE_SIZE);
-        size_t n = release_step(GH_MIN(want, (size_t)SCAV_BG_STEP_PAGES));
+        uint64_t want = over / GH_PAGE_SIZE + (over % GH_PAGE_SIZE != 0);
+        size_t n = release_step((size_t)GH_MIN(want, (uint64_t)SCAV_BG_STEP_PAGES));
         if (n == 0)
             return 0;
         gh_xadd(&released_bg, (uintptr_t)n << GH_PAGE_SHIFT);
@@ -305,7 +306,7 @@ void scav_set_goal(uint64_t heap_goal, int64_t lim, bool is_limiting) {
         double ratio = last_heap_goal != 0 ? (double)heap_goal / (double)last_heap_goal : 1.0;
         double g = inuse * ratio * (100 + SCAV_RETAIN_EXTRA_PERCENT) / 100.0;
         if (g < (double)heap_goal)
-            g = (double)heap_goal; /* never below the goal itself */
+            g = (double)heap_goal; /* objects alone may fill the goal */
         gh_store(&gcpercent_goal, g >= 1.8e19 ? NONE : GH_ALIGN_UP((uint64_t)g, GH_PAGE_SIZE));
         last_heap_goal = heap_goal;
     }
