@@ -29,6 +29,10 @@ static heap_arena **all_arenas_tail = &all_arenas;
 
 bool arena_register(uintptr_t base, size_t bytes) {
     GH_ASSERT(base % GH_ARENA_BYTES == 0 && bytes % GH_ARENA_BYTES == 0);
+    /* All or nothing: a partial registration would leave index entries for
+     * address space the caller unmaps, and use up the arena table. */
+    if (gh_load(&narenas) + bytes / GH_ARENA_BYTES > MAX_ARENAS)
+        return false;
     for (uintptr_t a = base; a < base + bytes; a += GH_ARENA_BYTES) {
         uintptr_t ai = a >> GH_ARENA_SHIFT;
         volatile AO_t *l1e = &arena_l1[ai >> GH_ARENA_L2_BITS];

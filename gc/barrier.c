@@ -35,6 +35,7 @@
 #include "gc.h"
 #include "heapbits.h"
 #include "thread.h"
+#include "upcalls.h"
 #include "work.h"
 
 volatile AO_t gci_wb_enabled;
@@ -52,6 +53,11 @@ static inline void wb_enqueue(gh_thread *t, uintptr_t p) {
     if (GH_UNLIKELY(t->wbbuf_next == WBBUF_ENTRIES))
         wb_flush(t);
     t->wbbuf[t->wbbuf_next++] = p;
+}
+
+void mark_shade_from_mutator(gh_thread *t, uintptr_t p) {
+    if (gh_load(&gci_wb_enabled))
+        wb_enqueue(t, p);
 }
 
 void gc_write_barrier(void **slot, void *value) {

@@ -207,6 +207,7 @@ static void sweep_termination(void) {
  * goal. Returns the bytes marked. */
 static uint64_t mark_termination(void) {
     gh_store(&gc_phase, GC_MARKTERM);
+    mark_assist_release();
     gh_store(&gci_wb_enabled, 0);
     gh_and(&alloc_hooks, ~(uintptr_t)ALLOC_HOOK_MARKING);
     if (gh_debug.gccheckmark)
@@ -259,6 +260,8 @@ static void record_pause(uint32_t n, uint64_t ns) {
     pause_total_ns += ns;
 }
 
+static void announce_marking(uint32_t n);
+
 /* Runs one cycle on the collector thread. Pauses are measured from the
  * stop request to the restart, so they include the time threads take to
  * reach a safepoint, as Go's STW accounting does. */
@@ -291,6 +294,7 @@ static void run_cycle(bool forced) {
     uint64_t p1_end = now_ns(CLOCK_MONOTONIC);
     if (!stw_mark)
         record_pause(n, p1_end - p1_begin);
+    announce_marking(n);
 
     /* 2. Mark. Globals first, then every thread's frames by handshake: a
      * running thread scans its own at its next safepoint. */
@@ -392,6 +396,7 @@ static pthread_mutex_t cycle_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cycle_request_cv = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t cycle_done_cv = PTHREAD_COND_INITIALIZER;
 static uint32_t cycles_started, cycles_requested, cycles_done;
+static uint32_t cycles_marking; /* cycles that got past sweep termination */
 static bool forced_request, collector_stop;
 
 static void *collector_main(void *arg) {
@@ -409,6 +414,7 @@ static void *collector_main(void *arg) {
         run_cycle(forced);
         pthread_mutex_lock(&cycle_lock);
         cycles_done = cycles_started;
+        cycles_marking = cycles_started;
         gh_store(&cycles_completed, cycles_done);
         pthread_cond_broadcast(&cycle_done_cv);
     }
@@ -416,11 +422,23 @@ static void *collector_main(void *arg) {
     return NULL;
 }
 
-/* Asks for a cycle that starts after this call and, if `wait`, waits
- * (parked) until it has finished marking. */
-static void request_cycle(bool forced, bool wait) {
+/* Tells threads waiting in request_cycle that cycle n is now marking. */
+static void announce_marking(uint32_t n) {
+    pthread_mutex_lock(&cycle_lock);
+    cycles_marking = n;
+    pthread_cond_broadcast(&cycle_done_cv);
+    pthread_mutex_unlock(&cycle_lock);
+}
+
+enum { WAIT_NONE, WAIT_MARKING, WAIT_DONE };
+
+/* Asks for a cycle that starts after this call and waits, parked, until it
+ * is marking (WAIT_MARKING: as Go's gcStart returns once the mark phase has
+ * begun, so a thread that hit the trigger cannot run far ahead of the
+ * cycle) or has finished marking (WAIT_DONE). */
+static void request_cycle(bool forced, int wait) {
     gh_thread *t = thr_self;
-    if (wait && t != NULL)
+    if (wait != WAIT_NONE && t != NULL)
         gc_enter_blocking();
     pthread_mutex_lock(&cycle_lock);
     uint32_t want = cycles_started + 1;
@@ -429,16 +447,17 @@ static void request_cycle(bool forced, bool wait) {
     if (forced)
         forced_request = true;
     pthread_cond_signal(&cycle_request_cv);
-    while (wait && cycles_done < want)
+    while ((wait == WAIT_DONE && cycles_done < want) ||
+           (wait == WAIT_MARKING && cycles_marking < want))
         pthread_cond_wait(&cycle_done_cv, &cycle_lock);
     pthread_mutex_unlock(&cycle_lock);
-    if (wait && t != NULL)
+    if (wait != WAIT_NONE && t != NULL)
         gc_leave_blocking();
 }
 
 void gc_collect(void) {
     thr_current("gc_collect");
-    request_cycle(true, true);
+    request_cycle(true, WAIT_DONE);
     /* Return with sweeping finished, as Go's runtime.GC does. */
     sweep_finish();
 }
@@ -446,7 +465,7 @@ void gc_collect(void) {
 void cycle_maybe_start(void) {
     if (GH_UNLIKELY(gh_debug.gcstress > 0)) {
         if ((gh_xadd(&stress_count, 1) + 1) % (uint64_t)gh_debug.gcstress == 0) {
-            request_cycle(true, true);
+            request_cycle(true, WAIT_DONE);
             return;
         }
     }
@@ -454,9 +473,10 @@ void cycle_maybe_start(void) {
         return;
     if (gh_load(&gc_phase) != GC_OFF)
         return; /* a cycle is marking: assists pay for the growth */
-    /* With the world-stopped mark, wait for the cycle like Go's
-     * gcstoptheworld mode; otherwise start it and go on allocating. */
-    request_cycle(false, gh_debug.gcstoptheworld != 0);
+    /* With the world-stopped mark, wait for the whole cycle like Go's
+     * gcstoptheworld mode; otherwise until marking has begun, after which
+     * assists pay for further allocation. */
+    request_cycle(false, gh_debug.gcstoptheworld ? WAIT_DONE : WAIT_MARKING);
 }
 
 int gc_set_percent(int percent) {

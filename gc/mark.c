@@ -30,6 +30,7 @@
  * atomic OR; heap slots are read with relaxed atomic loads because mutators
  * may write them concurrently through the write barrier.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -38,6 +39,7 @@
 #include "heapbits.h"
 #include "limiter.h"
 #include "roots.h"
+#include "special.h"
 #include "stats.h"
 #include "work.h"
 
@@ -192,9 +194,34 @@ void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
     /* Grey objects found while assisting go where the workers see them. */
     work_dispose(t->gcw);
     gh_xadd(&assist_work_total, (uintptr_t)done);
-    /* Out of work: the markers are ahead, so the debt is forgiven. */
-    if (t->assist_credit < 0 && work_global_empty())
+    if (t->assist_credit < 0 && work_global_empty()) {
+        /* No grey object left to scan, yet the debt stands: marking is
+         * finishing (handshakes, termination). Below the goal the debt is
+         * forgiven; past it the thread waits for the mark to end rather
+         * than grow the heap further (Go parks such goroutines on its
+         * assist queue). */
+        if (gh_load(&gstats.heap_live) >= gh_load(&assist_heap_goal))
+            mark_assist_park();
         t->assist_credit = 0;
+    }
+}
+
+static pthread_mutex_t assist_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t assist_cv = PTHREAD_COND_INITIALIZER;
+
+void mark_assist_park(void) {
+    gc_enter_blocking();
+    pthread_mutex_lock(&assist_lock);
+    while (gh_load(&gc_phase) == GC_MARK)
+        pthread_cond_wait(&assist_cv, &assist_lock);
+    pthread_mutex_unlock(&assist_lock);
+    gc_leave_blocking();
+}
+
+void mark_assist_release(void) {
+    pthread_mutex_lock(&assist_lock);
+    pthread_cond_broadcast(&assist_cv);
+    pthread_mutex_unlock(&assist_lock);
 }
 
 static void shade_root_slot(void **slot, void *arg) {
@@ -207,7 +234,25 @@ void mark_thread_frames(gcwork *w, gh_thread *t) {
     roots_for_each_frame_slot(t, shade_root_slot, w);
 }
 
-void mark_globals(gcwork *w) { roots_for_each_global(shade_root_slot, w); }
+static void shade_value(void *ctx, uintptr_t p) {
+    if (p != 0)
+        shade_from(ctx, p, 0, 0);
+}
+
+/* Marks the referents of obj without marking obj (a finalizable object). */
+static void scan_referents(void *ctx, uintptr_t obj) {
+    mspan *s = span_of(obj);
+    if (s == NULL || sc_span_class_noscan(s->spanclass))
+        return;
+    scan_ctx c = {ctx, obj};
+    hb_for_each_pointer(obj, s->elemsize, shade_slot, &c);
+}
+
+void mark_globals(gcwork *w) {
+    roots_for_each_global(shade_root_slot, w);
+    specials_mark_roots(shade_value, scan_referents, w);
+    final_mark_queue(shade_value, w);
+}
 
 void mark_roots(gcwork *w) {
     mark_globals(w);

@@ -45,6 +45,7 @@
 #include "mcentral.h"
 #include "mheap.h"
 #include "scavenge.h"
+#include "special.h"
 #include "stats.h"
 #include "upcalls.h"
 
@@ -91,6 +92,10 @@ bool sweep_span(mspan *s, bool preserve) {
     GH_ASSERT(gh_load(&s->state) == SPAN_IN_USE);
     bool large = sc_span_class_size(s->spanclass) == 0;
     bool noscan = sc_span_class_noscan(s->spanclass);
+    /* Specials first: reviving finalizable objects sets mark bits. */
+    heap_arena *ha = arena_of(s->startaddr);
+    if (arena_page_bit(ha->page_specials, arena_page_index(s->startaddr)))
+        specials_sweep(s);
     uintptr_t nalloc = count_marked(s);
     uintptr_t nfreed = s->alloc_count - nalloc;
     GH_ASSERT(s->alloc_count >= nalloc);

@@ -134,6 +134,17 @@ GOHEAP_API const gc_type *gc_type_build(const char *name, size_t size,
  * calling thread. Calling it again while initialised does nothing. */
 GOHEAP_API void gc_init(void);
 
+/* Options for gc_init_opts; zero-initialise and set what you need. */
+typedef struct gc_options {
+    /* false (default): finalizers run on a dedicated finalizer thread.
+     * true: they run only when the program calls gc_run_finalizers(), on the
+     * calling thread — for single-threaded VMs. */
+    bool manual_finalizers;
+} gc_options;
+
+/* gc_init with options (NULL = defaults). */
+GOHEAP_API void gc_init_opts(const gc_options *opts);
+
 /* Stops the background threads and returns every byte of the heap to the OS.
  * Every goheap pointer becomes invalid; other threads must have unregistered.
  * gc_init may be called again afterwards. */
@@ -316,6 +327,15 @@ typedef struct gc_weak gc_weak;
 GOHEAP_API gc_weak *gc_weak_new(void *obj);
 /* obj, or NULL once obj has been found unreachable. */
 GOHEAP_API void *gc_weak_get(gc_weak *w);
+
+/* ------------------------------------------------------------------------
+ * Heap profiles.
+ * ------------------------------------------------------------------------ */
+
+/* Writes the sampled heap profile (GOHEAP_DEBUG=memprofilerate=N, default
+ * one sample per 512 KiB allocated) to path in the legacy text format that
+ * `go tool pprof` reads. Returns 0, or -1 with errno set. */
+GOHEAP_API int gc_write_heap_profile(const char *path);
 
 /* ========================================================================
  * Implementation details of the inline code above. gci_ names are not API

@@ -15,6 +15,7 @@
 #include "mcentral.h"
 #include "mheap.h"
 #include "roots.h"
+#include "special.h"
 #include "stats.h"
 #include "sys.h"
 #include "thread.h"
@@ -31,7 +32,9 @@ void work_init(void);
 void work_release_all(void);
 void type_release_all(void);
 
-void gc_init(void) {
+void gc_init(void) { gc_init_opts(NULL); }
+
+void gc_init_opts(const gc_options *opts) {
     if (initialised)
         return;
     env_parse();
@@ -43,14 +46,17 @@ void gc_init(void) {
     thr_init();
     work_init();
     cycle_init();
+    profile_init();
     initialised = true;
     thr_register_self();
+    final_init(opts != NULL && opts->manual_finalizers);
 }
 
 void gc_shutdown(void) {
     if (!initialised)
         gh_throw("gc_shutdown: goheap is not initialised");
     gh_thread *t = thr_current("gc_shutdown");
+    final_shutdown();
     if (thr_count() != 1 || thr_list() != t)
         gh_fatalf("gc_shutdown: %u other threads are still registered", thr_count() - 1);
     /* Parked, so a cycle in flight neither waits for this thread nor is
@@ -60,6 +66,7 @@ void gc_shutdown(void) {
     thr_shutdown();
     roots_shutdown();
     type_release_all();
+    profile_shutdown();
     work_release_all();
     mheap_release_all();
     initialised = false;

@@ -49,6 +49,7 @@
 #include "mcentral.h"
 #include "mheap.h"
 #include "scavenge.h"
+#include "special.h"
 #include "stats.h"
 #include "thread.h"
 #include "upcalls.h"
@@ -168,6 +169,9 @@ static GH_NOINLINE void *alloc_large(size_t size, const gc_type *type, bool nosc
     mcentral_push_swept(s, true);
     if (GH_UNLIKELY(gh_load(&alloc_hooks)))
         run_alloc_hooks(thr_self, s, s->startaddr, type);
+    mcache *c = &thr_self->cache;
+    if ((c->next_sample -= (int64_t)bytes) < 0)
+        profile_sample(c, s, s->startaddr, bytes);
     return x;
 }
 
@@ -225,6 +229,8 @@ static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bo
     }
     if (GH_UNLIKELY(gh_load(&alloc_hooks)))
         run_alloc_hooks(t, s, x, type);
+    if (GH_UNLIKELY((c->next_sample -= (int64_t)s->elemsize) < 0))
+        profile_sample(c, s, x, s->elemsize);
     return (void *)x;
 }
 

@@ -13,6 +13,7 @@
 #include "mcentral.h"
 #include "mheap.h"
 #include "thread.h"
+#include "special.h"
 #include "stats.h"
 #include "upcalls.h"
 
@@ -25,6 +26,8 @@ void mcache_init(mcache *c) {
         c->alloc[i] = &mcache_empty_span;
     c->tiny = c->tiny_offset = 0;
     c->tiny_allocs = 0;
+    c->rng = (uintptr_t)c * 0x9E3779B97F4A7C15ull;
+    c->next_sample = profile_next_sample();
 }
 
 /* Counts the free slots of s as allocated (it enters a cache). */

@@ -30,6 +30,8 @@ typedef struct mcache {
     uintptr_t tiny;
     uintptr_t tiny_offset;
     uint64_t tiny_allocs; /* objects packed into tiny blocks, not yet flushed */
+    int64_t next_sample;  /* bytes to allocate before the next heap profile sample */
+    uint64_t rng;         /* sampling randomness */
 } mcache;
 
 extern mspan mcache_empty_span;

@@ -48,6 +48,10 @@ bool sweep_span(mspan *s, bool preserve);
  * Outside mark, one load and a branch. */
 void mark_assist_alloc(struct gh_thread *t, uintptr_t bytes);
 
+/* During a mark phase, shades p for a mutator that obtained it outside the
+ * write barrier (a weak handle read, a new finalizer) (gc/barrier.c). */
+void mark_shade_from_mutator(struct gh_thread *t, uintptr_t p);
+
 /* Marks the new object at p black during a mark phase and charges the
  * allocation against the thread's assist credit (gc/mark.c). */
 void mark_new_object(struct gh_thread *t, mspan *s, uintptr_t p);
