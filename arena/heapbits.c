@@ -15,34 +15,89 @@
 /* Reads bit i of a gc_type mask. */
 static inline bool mask_bit(const uint8_t *mask, uintptr_t i) { return (mask[i / 8] >> (i % 8)) & 1; }
 
+/* Stores `n` bits (n <= 64 - shift) of `bits` at bit `shift` of bitmap
+ * word *bw, keeping its other bits. */
+static inline void store_bits(volatile AO_t *bw, unsigned shift, uintptr_t n, uint64_t bits) {
+    uint64_t field = n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1) << shift;
+    AO_store(bw, (AO_load(bw) & ~field) | ((bits << shift) & field));
+}
+
+/* Writes the bits of words [first, first+n) of the heap starting at addr
+ * from `next_bits`, which yields up to 64 bits at a time. The range may
+ * straddle arenas, so the arena is looked up per bitmap word (a bitmap
+ * word covers 512 bytes and never straddles one). */
+typedef uint64_t (*bits_source)(void *state, uintptr_t count);
+
+static void write_range(uintptr_t addr, uintptr_t nwords, bits_source next_bits, void *state) {
+    uintptr_t i = 0;
+    heap_arena *ha = NULL;
+    while (i < nwords) {
+        uintptr_t a = addr + i * GH_PTR_SIZE;
+        if (ha == NULL || a - ha->base >= GH_ARENA_BYTES)
+            ha = arena_of(a);
+        uintptr_t word = (a - ha->base) / GH_PTR_SIZE;
+        unsigned shift = word % 64;
+        uintptr_t n = GH_MIN(64 - shift, nwords - i);
+        store_bits((volatile AO_t *)&ha->bitmap[word / 64], shift, n, next_bits(state, n));
+        i += n;
+    }
+}
+
+/* Source for one element whose mask fits in 64 bits, followed by scalars. */
+typedef struct single_state {
+    uint64_t mask; /* remaining mask bits, consumed from the bottom */
+} single_state;
+
+static uint64_t single_bits(void *st, uintptr_t count) {
+    single_state *s = st;
+    uint64_t b = s->mask;
+    s->mask = count >= 64 ? 0 : s->mask >> count;
+    return b;
+}
+
+/* General source: repeated elements, then scalars. */
+typedef struct repeat_state {
+    const gc_type *type;
+    uintptr_t i, e; /* word in the object, word in the current element */
+    uintptr_t elem_words, ptr_words, data_words;
+} repeat_state;
+
+static uint64_t repeat_bits(void *st, uintptr_t count) {
+    repeat_state *s = st;
+    uint64_t bits = 0;
+    for (uintptr_t k = 0; k < count; k++, s->i++) {
+        if (s->i < s->data_words && s->e < s->ptr_words && mask_bit(s->type->gcdata, s->e))
+            bits |= (uint64_t)1 << k;
+        if (++s->e == s->elem_words)
+            s->e = 0;
+    }
+    return bits;
+}
+
 void hb_write_type(uintptr_t obj, uintptr_t elemsize, uintptr_t datasize, const gc_type *type) {
     GH_ASSERT(obj % GH_PTR_SIZE == 0);
     uintptr_t nwords = elemsize / GH_PTR_SIZE;
     uintptr_t elem_words = type->size / GH_PTR_SIZE;
     uintptr_t ptr_words = GH_DIV_ROUND_UP(type->ptrdata, GH_PTR_SIZE);
-    uintptr_t data_words = datasize / GH_PTR_SIZE;
     GH_ASSERT(elem_words > 0 && ptr_words <= elem_words);
-
-    /* Walk the object's words 64-bitmap-bits at a time; i is the word within
-     * the object, e the word within the current element. A large object may
-     * straddle arenas, so the arena is looked up per bitmap word (a bitmap
-     * word covers 512 bytes and never straddles one). */
-    uintptr_t i = 0, e = 0;
-    while (i < nwords) {
-        uintptr_t addr = obj + i * GH_PTR_SIZE;
-        heap_arena *ha = arena_of(addr);
-        uintptr_t word = (addr - ha->base) / GH_PTR_SIZE;
-        uintptr_t shift = word % 64;
-        uintptr_t n = GH_MIN(64 - shift, nwords - i);
-        uint64_t bits = 0;
-        for (uintptr_t k = 0; k < n; k++, i++) {
-            if (i < data_words && e < ptr_words && mask_bit(type->gcdata, e))
-                bits |= (uint64_t)1 << (shift + k);
-            if (++e == elem_words)
-                e = 0;
+    /* Only whole elements hold pointers: a partial last element is scalar. */
+    uintptr_t nelem = datasize / type->size;
+    if (nelem <= 1 && ptr_words <= 64) {
+        /* The common case: one element whose mask fits a register. The
+         * object's bits are that mask and then zeros, written a bitmap word
+         * at a time. */
+        single_state st = {0};
+        if (nelem == 1) {
+            uint8_t bytes[8] = {0};
+            for (uintptr_t b = 0; b < (ptr_words + 7) / 8; b++)
+                bytes[b] = type->gcdata[b];
+            uint64_t m;
+            __builtin_memcpy(&m, bytes, sizeof m);
+            st.mask = ptr_words == 64 ? m : m & (((uint64_t)1 << ptr_words) - 1);
         }
-        volatile AO_t *bw = (volatile AO_t *)&ha->bitmap[word / 64];
-        uint64_t keep = n == 64 ? 0 : ~((((uint64_t)1 << n) - 1) << shift);
-        AO_store(bw, (AO_load(bw) & keep) | bits);
+        write_range(obj, nwords, single_bits, &st);
+        return;
     }
+    repeat_state st = {type, 0, 0, elem_words, ptr_words, nelem * elem_words};
+    write_range(obj, nwords, repeat_bits, &st);
 }

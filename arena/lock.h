@@ -1,20 +1,30 @@
 /*
  * lock.h — the mutexes of goheap and their order.            Go: lockrank.go
  *
- * Every lock in the library is a gh_mutex (a pthread mutex). Locks are taken
- * in this order only; a thread holding a lock never takes one listed above
- * it:
- *   1. world_lock   (runtime/thread.c)  serialises collection cycles and
- *                                        stop-the-world; taken while parked.
- *   2. threads_lock (runtime/thread.c)  the registry of mutator threads.
- *   3. roots_lock   (runtime/roots.c)   the global root ranges.
- *   4. mcentral.lock (runtime/mcentral.c) one per span class.
- *   5. mheap.lock   (arena/mheap.c)     page allocator, spans, arenas.
- *   6. gcbits_lock  (arena/gcbits.c)    mark-bit arenas.
- *   7. scav_mu      (arena/scavenge.c)  the scavenger's sleep and wake flags;
- *                                        a leaf, never held with another.
- * No lock is held across a safepoint, and none is held while waiting for the
- * world to stop, except world_lock.
+ * Locks are taken in this order only: a thread holding a lock never takes
+ * one listed above it. No lock is held across a safepoint, and none but
+ * world_lock is held while waiting for the world to stop.
+ *
+ *   1. world_lock     (runtime/thread.c) serialises stop-the-world pauses;
+ *                     mutators take it parked.
+ *   2. cycle_lock     (gc/cycle.c) cycle requests and completions; also
+ *      worker_lock, assist_lock, bg_lock (gc/) — each guards one condition
+ *      variable and is held only around it, never with another lock.
+ *   3. sched_lock     (runtime/thread.c) thread states, the registry,
+ *                     handshakes; handshake functions run under it for
+ *                     parked threads and take only locks below it.
+ *   4. roots_lock     (runtime/roots.c) global root ranges.
+ *   5. fin_lock, prof_lock, types_lock (runtime/) leaf locks.
+ *   6. mcentral.lock  (runtime/mcentral.c) one per span class.
+ *   7. mheap.lock     (arena/mheap.c) page allocator, spans, arenas.
+ *   8. gcbits_lock, chunks_lock (arena/gcbits.c, gc/work.c) leaf locks;
+ *      scav_mu (arena/scavenge.c), the scavenger's sleep and wake flags,
+ *      held only around its condition variable, never with another lock.
+ *   9. mspan.special_lock (runtime/final.c) a spin lock, innermost: only
+ *                     malloc may be called under it.
+ *
+ * Order is enforced by review and by TSan's lock-order-inversion detector,
+ * which the TSan build of the stress test runs (docs/debugging.md).
  */
 #ifndef GH_LOCK_H
 #define GH_LOCK_H

@@ -28,7 +28,8 @@
  * with the lock dropped, to keep under the memory limit and the retained
  * goal (Go's allocSpan does the same).
  *
- * Invariants (checked by mheap_verify at GH_DEBUG >= 3 and by unit tests):
+ * Invariants (checked by mheap_verify at every mark termination when
+ * GH_DEBUG >= 3, and by tests/unit/check_arena.c):
  *   I1. A page belongs to at most one in-use span; heap_arena.spans maps
  *       every page of every in-use span to it.
  *   I2. page_in_use has exactly the first page of every in-use span set.
@@ -210,6 +211,33 @@ void mheap_free_span(mspan *s) {
     gh_xadd(&mheap_.span_count, (uintptr_t)-1);
     s->next = mheap_.free_spans;
     mheap_.free_spans = s;
+    gh_unlock(&mheap_.lock);
+}
+
+void mheap_verify(void) {
+    gh_lock(&mheap_.lock);
+    uintptr_t pages = 0, spans = 0, sg = gh_load(&mheap_.sweepgen);
+    for (uintptr_t ai = 0; ai < arena_count(); ai++) {
+        heap_arena *ha = arena_at(ai);
+        for (uintptr_t pg = 0; pg < GH_PAGES_PER_ARENA; pg++) {
+            if (!arena_page_bit(ha->page_in_use, pg))
+                continue;
+            mspan *s = (mspan *)gh_load(&ha->spans[pg]);
+            GH_CHECK(s != NULL && gh_load(&s->state) == SPAN_IN_USE);
+            GH_CHECK(s->startaddr == ha->base + (pg << GH_PAGE_SHIFT));
+            uintptr_t ssg = gh_load(&s->sweepgen);
+            GH_CHECK(ssg == sg || ssg == sg + 3);
+            for (uintptr_t i = 0; i < s->npages; i++) {
+                uintptr_t p = s->startaddr + (i << GH_PAGE_SHIFT);
+                GH_CHECK(span_of_unchecked(p) == s);
+                GH_CHECK(i == 0 || !arena_page_bit(arena_of(p)->page_in_use, arena_page_index(p)));
+            }
+            pages += s->npages;
+            spans++;
+        }
+    }
+    GH_CHECK(pages == gh_load(&mheap_.pages_inuse));
+    GH_CHECK(spans == gh_load(&mheap_.span_count));
     gh_unlock(&mheap_.lock);
 }
 

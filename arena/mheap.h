@@ -44,6 +44,10 @@ mspan *mheap_alloc_span(uintptr_t npages, span_class spc);
  * reachable from any mcache or mcentral list. Takes the mheap lock. */
 void mheap_free_span(mspan *s);
 
+/* Checks I1-I3 of mheap.c and that every in-use span has sweepgen h or
+ * h+3 (swept; cached-and-swept); dies on a violation. World stopped. */
+void mheap_verify(void);
+
 /* Unmaps everything (gc_shutdown). */
 void mheap_release_all(void);
 

@@ -56,7 +56,7 @@
  *
  * Concurrency. The goals, the limit and the counters are atomic words, set
  * by the collector and read by any thread. scav_mu guards the thread's
- * sleep and wake flags only; it is a leaf lock (lock.h, 7): nothing is
+ * sleep and wake flags only; it is a leaf lock (lock.h, level 8): nothing is
  * taken while holding it, and it is never held while the mheap lock is. No
  * function here is called with the mheap lock held.
  *

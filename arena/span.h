@@ -28,8 +28,9 @@
  *   s == h + 1   the span was cached before sweeping began; still needs it
  *   s == h + 3   the span was swept and then cached
  * Every transition out of h-2 or h+1 into being-swept is a CAS, so a span is
- * swept at most once per cycle (checked by span_verify at GH_DEBUG >= 3 and by
- * the sweeper's assertion that the CAS it won moved from h-2).
+ * swept at most once per cycle (checked by sweep_span's assertion that the span
+ * it sweeps is claimed, sweepgen == h-1, and by mheap_verify at GH_DEBUG >= 3,
+ * which finds no span left unswept at mark termination).
  */
 #ifndef GH_SPAN_H
 #define GH_SPAN_H

@@ -1,31 +1,44 @@
 /*
- * cycle.c — the collection cycle, its trigger, and the statistics it
- * records.                                                       Go: mgc.go
+ * cycle.c — the collection cycle, the collector thread, mark workers, the
+ * trigger, and the statistics a cycle records.                   Go: mgc.go
  *
- * A cycle has Go's four phases:
+ * A cycle has Go's four phases and two short pauses:
  *
- *   1. Sweep termination (world stopped). Whatever the previous cycle left
- *      unswept is swept, so every span is swept before marking starts;
- *      page_marks are cleared; the phase becomes GC_MARK.
- *   2. Mark. Roots are shaded (global ranges, every thread's frames) and the
- *      grey objects are drained until none is left.
- *   3. Mark termination (world stopped). Every thread's mcache is flushed
- *      (its spans become sweepable), the mark-bit generation advances,
- *      sweepgen += 2 (every span becomes unswept), heap_live is reset to the
- *      marked bytes, and the pacer computes the next goal.
- *   4. Sweep. The world restarts; sweeping runs lazily and in the
- *      background (gc/sweep.c) until the next cycle's sweep termination.
+ *   1. Sweep termination (pause 1). The collector thread first finishes the
+ *      last cycle's sweeping with the world running, then stops the world,
+ *      sweeps the few spans left, clears page_marks, and enters GC_MARK:
+ *      the write barrier and allocate-black are switched on.
+ *   2. Concurrent mark. The world runs. The collector thread shades the
+ *      global roots (registered ranges, specials, the finalizer queue), then
+ *      asks every thread, by handshake, to give its frames and its tiny
+ *      block once; parked threads are done for them. Background workers
+ *      (GOHEAP_MARKERS in all, this thread included) drain the grey queue;
+ *      allocating threads pay assists. When no worker holds work and the
+ *      queue is empty, a ragged barrier (a handshake flushing every
+ *      thread's write-barrier buffer and gcwork) checks that no thread is
+ *      hiding grey objects; if one was, marking continues.
+ *   3. Mark termination (pause 2). The world is stopped, every thread's
+ *      buffers are flushed once more — if that found work, the world
+ *      restarts and marking resumes (Go's gcMarkDone loop) — then the
+ *      barrier is switched off, checkmark verification runs if asked for,
+ *      caches are flushed, the mark-bit generation advances, sweepgen += 2
+ *      (every span becomes unswept), heap_live becomes the marked bytes and
+ *      the pacer sets the next goal and trigger.
+ *   4. Concurrent sweep (gc/sweep.c) until the next cycle.
  *
- * This file runs mark with the world stopped from sweep termination to mark
- * termination; phases 1-3 are one pause. The phase variable, the write
- * barrier and allocate-black already exist so that concurrent mark slots in
- * between the two pauses without changing the skeleton.
+ * Neither pause does work proportional to the heap: pause 1 sweeps only
+ * what the concurrent finish left, pause 2 flushes per-thread state. With
+ * GOHEAP_DEBUG=gcstoptheworld=1 phases 1-3 run as one pause instead.
  *
- * Concurrency: a cycle runs under the world lock (runtime/thread.c), taken
- * parked, so any number of threads may call gc_collect or hit the trigger at
- * once: one runs the cycle, the others wait for it. A thread that hit the
- * trigger re-checks it after getting the lock and returns at once if the
- * cycle it waited for already brought the heap under the trigger.
+ * Who runs what: cycles run on a dedicated collector thread, one at a time.
+ * A thread that reaches the trigger asks for a cycle and waits, parked,
+ * until marking has begun (Go's gcStart returns then too), so it cannot run
+ * far past the trigger before assists start charging it; gc_collect waits,
+ * parked, for a whole new cycle and then finishes sweeping. The collector
+ * thread is not a registered mutator: it never holds heap pointers in
+ * frames, and the world-stopping protocol does not wait for it. It takes
+ * the world lock only around its two pauses, so gc_read_stats and the
+ * tuning calls can run during a concurrent mark.
  */
 #include <math.h>
 #include <pthread.h>
@@ -72,7 +85,8 @@ static uint64_t now_ns(clockid_t clk) {
 
 static void publish_trigger(void) { gh_store(&trigger_bytes, pacer_state.trigger); }
 
-static double mb(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+/* Whole MiB, truncated as Go's gctrace prints them. */
+static unsigned long long mb(uint64_t bytes) { return (unsigned long long)(bytes >> 20); }
 
 /* One gctrace line's figures. */
 typedef struct trace_line {
@@ -92,7 +106,7 @@ static void print_trace(const trace_line *tl) {
     uint64_t goal = tl->heap_goal == UINT64_MAX ? 0 : tl->heap_goal;
     fprintf(stderr,
             "gc %u @%.3fs %d%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/%.3f+%.3f ms cpu, "
-            "%.0f->%.0f->%.0f MB, %.0f MB goal, 0 MB stacks, 0 MB globals, %u P%s\n",
+            "%llu->%llu->%llu MB, %llu MB goal, 0 MB stacks, 0 MB globals, %u P%s\n",
             tl->n, since, pct, tl->stw1_ns / 1e6, tl->mark_ns / 1e6, tl->stw2_ns / 1e6,
             tl->cpu_stw1_ns / 1e6, tl->cpu_assist_ns / 1e6, tl->cpu_bg_ns / 1e6,
             tl->cpu_idle_ns / 1e6, tl->cpu_stw2_ns / 1e6, mb(tl->heap_before),
@@ -171,8 +185,14 @@ static void workers_quiesce(void) {
 
 /* --- handshake functions (run by each thread on itself, or for it) --- */
 
-/* Mark start: give the thread's frames, once per cycle. */
+/* Mark start: give the thread's frames, once per cycle, and its current
+ * tiny block. The block was allocated before mark began, so it is white,
+ * yet the thread keeps packing new objects into it without allocating
+ * anything the collector would see as new: shading the block now keeps
+ * every object packed into it this cycle (Go's gcMarkTinyAllocs). */
 static void handshake_scan_frames(gh_thread *t) {
+    if (t->cache.tiny != 0)
+        mark_shade(t->gcw, t->cache.tiny);
     mark_thread_frames(t->gcw, t);
     t->assist_credit = 0;
     work_dispose(t->gcw);
@@ -212,6 +232,9 @@ static uint64_t mark_termination(void) {
     gh_and(&alloc_hooks, ~(uintptr_t)ALLOC_HOOK_MARKING);
     if (gh_debug.gccheckmark)
         checkmark_verify();
+#if GH_DEBUG >= 3
+    mheap_verify();
+#endif
     for (gh_thread *t = thr_list(); t != NULL; t = t->next) {
         mcache_release_all(&t->cache);
         work_dispose(t->gcw);
@@ -278,6 +301,7 @@ static void run_cycle(bool forced) {
      * only finishes the last few spans. */
     sweep_finish();
     uint64_t heap_before = gh_load(&gstats.heap_live);
+    uint64_t goal = pacer_state.heap_goal; /* this cycle's goal, for the trace */
     bool stw_mark = gh_debug.gcstoptheworld != 0;
 
     /* 1. Sweep termination (pause 1). */
@@ -383,7 +407,7 @@ static void run_cycle(bool forced) {
             .cpu_stw1_ns = p1_end - p1_begin, .cpu_assist_ns = 0,
             .cpu_bg_ns = cpu_mark + helper_cpu, .cpu_idle_ns = 0, .cpu_stw2_ns = end - term_begin,
             .heap_before = heap_before, .heap_after = gh_load(&gstats.heap_alloc),
-            .heap_marked = marked, .heap_goal = pacer_state.heap_goal,
+            .heap_marked = marked, .heap_goal = goal,
         };
         print_trace(&tl);
     }

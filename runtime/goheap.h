@@ -19,10 +19,10 @@
  *     root: a global range given to gc_add_roots(), a local variable named in
  *     a GC_FRAME, or a pointer slot of another reachable object. A pointer held
  *     only in a C local outside every frame may be freed at the next safepoint.
- *  3. Every store of a pointer into a goheap object goes through GC_STORE()
- *     (or gc_memmove() for bulk copies). Stores into frames and registered
- *     global roots do not need it (see docs/guide.md, "Which stores need
- *     GC_STORE").
+ *  3. Every store of a pointer into a goheap object or into a registered
+ *     global root range goes through GC_STORE() (or gc_memmove() for bulk
+ *     copies). Stores into frame locals do not need it (see docs/guide.md,
+ *     "Which stores need GC_STORE").
  *  4. A loop that runs for long without allocating calls gc_safepoint().
  *  5. A call that may block (I/O, locks, sleeping) is bracketed by
  *     gc_enter_blocking() / gc_leave_blocking(), and touches no heap pointer
@@ -156,7 +156,8 @@ GOHEAP_API void gc_shutdown(void);
  * ------------------------------------------------------------------------ */
 
 /* Returns `size` zeroed bytes laid out as `type` (an array of size/type->size
- * elements when size is larger than one element: the mask repeats). size 0
+ * elements when size is larger than one element: the mask repeats for each
+ * whole element; bytes past the last whole element are scalar). size 0
  * returns one shared non-NULL address. Aborts with a clear message when
  * memory runs out or size is impossibly large. */
 GOHEAP_API GCI_MALLOC GCI_ALLOC_SIZE(1) void *gc_alloc(size_t size, const gc_type *type);
@@ -224,7 +225,7 @@ GOHEAP_API void gc_remove_roots(void *start);
 
 /*
  * GC_STORE(lvalue, value) stores the pointer `value` into `lvalue`, a pointer
- * slot of a goheap object. lvalue and value are each evaluated once. Outside
+ * slot of a goheap object or of a registered global root range. lvalue and value are each evaluated once. Outside
  * a mark phase it is a load of gci_wb_enabled, a predictable branch and the
  * store; during mark it calls gc_write_barrier, which shades the overwritten
  * and the new pointer (Go's hybrid barrier).

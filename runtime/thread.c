@@ -55,7 +55,25 @@ void thr_unregistered(const char *call) {
 gh_thread *thr_list(void) { return threads; }
 unsigned thr_count(void) { return nthreads; }
 
+/* A thread that exits while registered would leave the collector waiting
+ * for it at the next stop forever: the key's destructor, which runs at
+ * thread exit for a thread whose key is set, turns that into a fatal
+ * error. */
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+static void exited_registered(void *arg) {
+    (void)arg;
+    gh_throw("a thread exited while registered (call gc_thread_unregister before it exits)");
+}
+
+static void make_exit_key(void) {
+    if (pthread_key_create(&exit_key, exited_registered) != 0)
+        gh_throw("pthread_key_create failed");
+}
+
 void thr_init(void) {
+    pthread_once(&exit_key_once, make_exit_key);
     threads = NULL;
     nthreads = 0;
     stopper = NULL;
@@ -103,6 +121,7 @@ void thr_register_self(void) {
     nthreads++;
     pthread_mutex_unlock(&sched_lock);
     thr_self = t;
+    pthread_setspecific(exit_key, t);
 }
 
 void gc_thread_register(void) { thr_register_self(); }
@@ -129,11 +148,14 @@ void gc_thread_unregister(void) {
     pthread_mutex_unlock(&sched_lock);
     world_lock_release();
     thr_self = NULL;
+    pthread_setspecific(exit_key, NULL);
     sys_free(t, sizeof(gh_thread));
 }
 
 void gc_enter_blocking(void) {
     gh_thread *t = thr_current("gc_enter_blocking");
+    if (gh_load(&t->status) == THR_BLOCKED)
+        gh_throw("gc_enter_blocking called twice without gc_leave_blocking");
     run_handshake(t);
     pthread_mutex_lock(&sched_lock);
     gh_store(&t->status, THR_BLOCKED);
@@ -154,6 +176,9 @@ void gc_leave_blocking(void) {
 
 void gci_safepoint_slow(void) {
     gh_thread *t = thr_current("gc_safepoint");
+    if (GH_UNLIKELY(gh_load(&t->status) == THR_BLOCKED))
+        gh_throw("heap used inside gc_enter_blocking/gc_leave_blocking: a parked thread must "
+                 "not allocate or reach a safepoint until gc_leave_blocking");
     if (gh_load(&t->handshake_pending)) {
         run_handshake(t);
         pthread_mutex_lock(&sched_lock);
@@ -245,6 +270,7 @@ void thr_shutdown(void) {
         mark_thread_detach(t);
         sys_free(t, sizeof(gh_thread));
         thr_self = NULL;
+        pthread_setspecific(exit_key, NULL);
     }
     threads = NULL;
     nthreads = 0;

@@ -200,10 +200,11 @@ START_TEST(test_malloc_tiny_packs) {
 END_TEST
 
 /* Checks the bitmap of object p (slot of `elemsize` bytes) holding `size`
- * bytes of type t. */
+ * bytes of type t: whole elements repeat the mask; a partial last element
+ * and the slot's tail are scalar. */
 static void check_bits(uintptr_t p, size_t size, const gc_type *t) {
     size_t elemsize = gc_usable_size((void *)p);
-    size_t ew = t->size / 8, data = size / 8;
+    size_t ew = t->size / 8, data = (size / t->size) * t->size / 8;
     for (size_t w = 0; w < elemsize / 8; w++) {
         size_t e = w % ew;
         bool want = w < data && e * 8 < t->ptrdata && ((t->gcdata[e / 8] >> (e % 8)) & 1);
