@@ -32,10 +32,12 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "env.h"
 #include "gc.h"
 #include "heapbits.h"
+#include "limiter.h"
 #include "roots.h"
 #include "special.h"
 #include "stats.h"
@@ -163,15 +165,31 @@ static double assist_work_per_byte(void) {
     return work_left / heap_left;
 }
 
+volatile AO_t assist_cpu_ns;
+
+static uint64_t thread_cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
     if (GH_LIKELY(gh_load(&gc_phase) != GC_MARK))
         return;
+    /* The GC CPU limiter is full: the goal is being given up, so the
+     * allocation is not made to pay for it (gc/limiter.c). */
+    if (GH_UNLIKELY(gh_load(&limiter_active))) {
+        t->assist_credit = 0;
+        return;
+    }
     t->assist_credit -= (int64_t)bytes;
     if (t->assist_credit >= 0)
         return;
     double wpb = assist_work_per_byte();
     int64_t owed = (int64_t)((double)-t->assist_credit * wpb) + 1;
+    uint64_t cpu0 = thread_cpu_now();
     int64_t done = mark_drain_n(t->gcw, owed);
+    gh_xadd(&assist_cpu_ns, (uintptr_t)(thread_cpu_now() - cpu0));
     t->assist_credit += (int64_t)((double)done / wpb);
     /* Grey objects found while assisting go where the workers see them. */
     work_dispose(t->gcw);

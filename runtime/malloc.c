@@ -26,6 +26,18 @@
  * Errors: a size whose rounding overflows, a size beyond the address space,
  * or gc_alloc_array's n * size overflowing is a fatal error from gc_alloc and
  * NULL + ENOMEM from gc_try_alloc; so is running out of memory.
+ *
+ * The memory limit. gc_alloc keeps Go's soft semantics: the limit steers
+ * the pacer and the scavenger but never fails an allocation; gc_alloc dies
+ * only when the OS refuses memory. gc_try_alloc is strict for large objects
+ * (> 32 KiB): if the object's pages, the pages in use and the metadata
+ * would exceed the limit even with every other free page returned to the
+ * OS, it runs a full collection (gc_collect, which sweeps), checks again,
+ * and returns NULL + ENOMEM if it still cannot fit. The check sits on the
+ * large path, before the mheap is asked, and costs two loads when it
+ * passes; small objects come from spans of at most 80 KiB through the
+ * untouched fast path and follow gc_alloc's soft semantics, so a strict
+ * check there would guard little and slow every refill.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -36,6 +48,7 @@
 #include "mcache.h"
 #include "mcentral.h"
 #include "mheap.h"
+#include "scavenge.h"
 #include "special.h"
 #include "stats.h"
 #include "thread.h"
@@ -126,6 +139,14 @@ static GH_NOINLINE void *alloc_large(size_t size, const gc_type *type, bool nosc
     mark_assist_alloc(thr_self, npages << GH_PAGE_SHIFT);
     sweep_deduct_credit(npages << GH_PAGE_SHIFT);
     sweep_reclaim(npages);
+    if (may_fail && !scav_fits_under_limit(npages << GH_PAGE_SHIFT)) {
+        /* The strict variant: collect (which also sweeps), and fail only if
+         * the object still cannot fit under the limit with every other free
+         * page returned to the OS; mheap then scavenges as needed. */
+        gc_collect();
+        if (!scav_fits_under_limit(npages << GH_PAGE_SHIFT))
+            return alloc_failed(true, call, size, "memory limit reached");
+    }
     mspan *s = mheap_alloc_span(npages, sc_make_span_class(0, noscan));
     if (s == NULL)
         return alloc_failed(may_fail, call, size, "out of memory (the heap could not grow)");
