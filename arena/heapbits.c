@@ -28,9 +28,9 @@ static inline void store_bits(volatile AO_t *bw, unsigned shift, uintptr_t n, ui
  * word covers 512 bytes and never straddles one). */
 typedef uint64_t (*bits_source)(void *state, uintptr_t count);
 
-static void write_range(uintptr_t addr, uintptr_t nwords, bits_source next_bits, void *state) {
+static inline void write_range(heap_arena *ha, uintptr_t addr, uintptr_t nwords,
+                               bits_source next_bits, void *state) {
     uintptr_t i = 0;
-    heap_arena *ha = NULL;
     while (i < nwords) {
         uintptr_t a = addr + i * GH_PTR_SIZE;
         if (ha == NULL || a - ha->base >= GH_ARENA_BYTES)
@@ -75,6 +75,11 @@ static uint64_t repeat_bits(void *st, uintptr_t count) {
 }
 
 void hb_write_type(uintptr_t obj, uintptr_t elemsize, uintptr_t datasize, const gc_type *type) {
+    hb_write_type_in(NULL, obj, elemsize, datasize, type);
+}
+
+void hb_write_type_in(heap_arena *ha, uintptr_t obj, uintptr_t elemsize, uintptr_t datasize,
+                      const gc_type *type) {
     GH_ASSERT(obj % GH_PTR_SIZE == 0);
     uintptr_t nwords = elemsize / GH_PTR_SIZE;
     uintptr_t elem_words = type->size / GH_PTR_SIZE;
@@ -95,9 +100,9 @@ void hb_write_type(uintptr_t obj, uintptr_t elemsize, uintptr_t datasize, const 
                 m |= (uint64_t)type->gcdata[b] << (8 * b);
             st.mask = ptr_words == 64 ? m : m & (((uint64_t)1 << ptr_words) - 1);
         }
-        write_range(obj, nwords, single_bits, &st);
+        write_range(ha, obj, nwords, single_bits, &st);
         return;
     }
     repeat_state st = {type, 0, 0, elem_words, ptr_words, nelem * elem_words};
-    write_range(obj, nwords, repeat_bits, &st);
+    write_range(ha, obj, nwords, repeat_bits, &st);
 }

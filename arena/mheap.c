@@ -175,6 +175,7 @@ mspan *mheap_alloc_span(uintptr_t npages, span_class spc) {
     memset(s, 0, sizeof *s);
     s->startaddr = base;
     s->npages = npages;
+    s->arena = arena_of(base);
     /* Pages the OS discarded read as zero, wherever they lie. */
     bool dirty = alloc_needs_zero(base, npages << GH_PAGE_SHIFT);
     s->needzero = dirty && scav < npages;

@@ -68,6 +68,10 @@ typedef struct mspan {
     uintptr_t elemsize;
     uint32_t divmagic;
     span_class spanclass;
+    /* Every free slot from freeindex on is pre-marked for this mark phase
+     * (allocate-black in bulk, gc/mark.c); owned by the caching thread. */
+    bool alloc_black;
+    struct heap_arena *arena; /* the arena holding startaddr */
 
     /* Type of each object, recorded only while a debug mode that names
      * types in its reports is on (invalidptr, gccheckmark); else NULL. */

@@ -186,13 +186,16 @@ static void workers_quiesce(void) {
 /* --- handshake functions (run by each thread on itself, or for it) --- */
 
 /* Mark start: give the thread's frames, once per cycle, and its current
- * tiny block. The block was allocated before mark began, so it is white,
+ * tiny block, and pre-mark the free slots of its cached spans. The block was allocated before mark began, so it is white,
  * yet the thread keeps packing new objects into it without allocating
  * anything the collector would see as new: shading the block now keeps
  * every object packed into it this cycle (Go's gcMarkTinyAllocs). */
 static void handshake_scan_frames(gh_thread *t) {
     if (t->cache.tiny != 0)
         mark_shade(t->gcw, t->cache.tiny);
+    /* From here on the thread allocates black in bulk (gc/mark.c). */
+    for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++)
+        mark_span_free_slots(t, t->cache.alloc[i]);
     mark_thread_frames(t->gcw, t);
     t->assist_credit = 0;
     work_dispose(t->gcw);

@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "env.h"
+#include "mcache.h"
 #include "gc.h"
 #include "heapbits.h"
 #include "limiter.h"
@@ -267,6 +268,61 @@ void mark_new_object(gh_thread *t, mspan *s, uintptr_t p) {
         arena_set_page_bit(ha->page_marks, arena_page_index(s->startaddr));
         t->gcw->bytes_marked += s->elemsize;
     }
+}
+
+/* The 64 alloc bits of s starting at object 64*w, with bits past nelems
+ * set (as if allocated). */
+static inline uint64_t alloc_word(const mspan *s, uintptr_t w) {
+    uint64_t a;
+    __builtin_memcpy(&a, s->alloc_bits + w * 8, sizeof a);
+    uintptr_t end = s->nelems - w * 64;
+    if (end < 64)
+        a |= ~(uint64_t)0 << end;
+    return a;
+}
+
+/* Bits of word w for the objects at or after index `from`. */
+static inline uint64_t from_mask(uintptr_t w, uintptr_t from) {
+    if (from <= w * 64)
+        return ~(uint64_t)0;
+    if (from >= w * 64 + 64)
+        return 0;
+    return ~(uint64_t)0 << (from - w * 64);
+}
+
+void mark_span_free_slots(gh_thread *t, mspan *s) {
+    if (s == &mcache_empty_span || s->alloc_black)
+        return;
+    volatile AO_t *marks = (volatile AO_t *)s->gcmark_bits;
+    uintptr_t n = 0, words = GH_DIV_ROUND_UP(s->nelems, 64);
+    for (uintptr_t w = s->freeindex / 64; w < words; w++) {
+        uint64_t free = ~alloc_word(s, w) & from_mask(w, s->freeindex);
+        if (free == 0)
+            continue;
+        n += (uintptr_t)__builtin_popcountll(free & ~gh_load(&marks[w]));
+        gh_or(&marks[w], free);
+    }
+    if (n != 0) {
+        arena_set_page_bit(s->arena->page_marks, arena_page_index(s->startaddr));
+        t->gcw->bytes_marked += n * s->elemsize;
+    }
+    s->alloc_black = true;
+}
+
+void mark_span_unmark_unused(gh_thread *t, mspan *s) {
+    if (!s->alloc_black)
+        return;
+    s->alloc_black = false;
+    volatile AO_t *marks = (volatile AO_t *)s->gcmark_bits;
+    uintptr_t n = 0, words = GH_DIV_ROUND_UP(s->nelems, 64);
+    for (uintptr_t w = s->freeindex / 64; w < words; w++) {
+        uint64_t unused = ~alloc_word(s, w) & from_mask(w, s->freeindex);
+        if (unused == 0)
+            continue;
+        n += (uintptr_t)__builtin_popcountll(unused & gh_load(&marks[w]));
+        gh_and(&marks[w], ~unused);
+    }
+    t->gcw->bytes_marked -= n * s->elemsize;
 }
 
 void mark_reset_cycle(void) {

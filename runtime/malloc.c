@@ -164,7 +164,7 @@ static GH_NOINLINE void *alloc_large(size_t size, const gc_type *type, bool nosc
     if (needzero && s->needzero)
         memset(x, 0, bytes);
     if (!noscan)
-        hb_write_type(s->startaddr, bytes, size, type);
+        hb_write_type_in(s->arena, s->startaddr, bytes, size, type);
     /* Listed as a full swept span of class 0 so the sweeper finds it. */
     mcentral_push_swept(s, true);
     if (GH_UNLIKELY(gh_load(&alloc_hooks)))
@@ -225,9 +225,12 @@ static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bo
         if (GH_UNLIKELY(type->size < GH_PTR_SIZE || type->ptrdata > type->size))
             gh_fatalf("%s: malformed type %s (size %zu, ptrdata %zu)", call,
                       type->name ? type->name : "?", type->size, type->ptrdata);
-        hb_write_type(x, s->elemsize, size, type);
+        hb_write_type_in(s->arena, x, s->elemsize, size, type);
     }
-    if (GH_UNLIKELY(gh_load(&alloc_hooks)))
+    uintptr_t hooks = gh_load(&alloc_hooks);
+    /* During mark a span cached with its free slots pre-marked needs no
+     * per-object marking (gc/mark.c, mark_span_free_slots). */
+    if (GH_UNLIKELY(hooks) && (hooks != ALLOC_HOOK_MARKING || !s->alloc_black))
         run_alloc_hooks(t, s, x, type);
     if (GH_UNLIKELY((c->next_sample -= (int64_t)s->elemsize) < 0))
         profile_sample(c, s, x, s->elemsize);
