@@ -78,6 +78,25 @@ static GH_NOINLINE void run_alloc_hooks(gh_thread *t, mspan *s, uintptr_t x, con
         record_type(s, x, type);
 }
 
+/* Writes the heap bits of the new object x. A span whose slots have never
+ * been written gets the type's bits in every slot at once, so that as long
+ * as the span keeps serving that one type (the common case: a size class
+ * dominated by one struct), later allocations write nothing. The span holds
+ * no live object while bits_type is NULL, so rewriting every slot is safe. */
+static GH_NOINLINE void write_heap_bits(mspan *s, uintptr_t x, uintptr_t size,
+                                        const gc_type *type) {
+    bool single = size / type->size == 1;
+    if (s->bits_type == NULL && single) {
+        for (uintptr_t i = 0; i < s->nelems; i++)
+            hb_write_type_in(s->arena, s->startaddr + i * s->elemsize, s->elemsize, type->size,
+                             type);
+        s->bits_type = type;
+        return;
+    }
+    hb_write_type_in(s->arena, x, s->elemsize, size, type);
+    s->bits_type = SPAN_BITS_MIXED;
+}
+
 /* The address every zero-byte allocation returns. */
 static uint64_t zerobase;
 
@@ -225,7 +244,8 @@ static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bo
         if (GH_UNLIKELY(type->size < GH_PTR_SIZE || type->ptrdata > type->size))
             gh_fatalf("%s: malformed type %s (size %zu, ptrdata %zu)", call,
                       type->name ? type->name : "?", type->size, type->ptrdata);
-        hb_write_type_in(s->arena, x, s->elemsize, size, type);
+        if (s->bits_type != type)
+            write_heap_bits(s, x, size, type);
     }
     uintptr_t hooks = gh_load(&alloc_hooks);
     /* During mark a span cached with its free slots pre-marked needs no
