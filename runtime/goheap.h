@@ -351,8 +351,16 @@ typedef struct gci_frame {
     int line;
 } gci_frame;
 
-/* Innermost frame of the calling thread. */
-extern GOHEAP_API __thread gci_frame *gci_frame_top;
+/* Innermost frame of the calling thread. Initial-exec TLS: GC_FRAME reads
+ * it at a fixed offset from the thread pointer, with no __tls_get_addr
+ * call (goheap is linked at program start, or dlopen'ed into the static TLS
+ * surplus glibc keeps for such libraries). */
+#if defined(__GNUC__) || defined(__clang__)
+#define GCI_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define GCI_TLS_MODEL
+#endif
+extern GOHEAP_API __thread gci_frame *gci_frame_top GCI_TLS_MODEL;
 /* Non-zero while the collector is marking. */
 extern GOHEAP_API volatile AO_t gci_wb_enabled;
 /* Non-zero while the collector asks threads to come to a safepoint (to
