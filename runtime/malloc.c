@@ -84,7 +84,10 @@ static GH_NOINLINE void run_alloc_hooks(gh_thread *t, mspan *s, uintptr_t x, con
  * dominated by one struct), later allocations write nothing. The span holds
  * no live object while bits_type is NULL, so rewriting every slot is safe. */
 static GH_NOINLINE void write_heap_bits(mspan *s, uintptr_t x, uintptr_t size,
-                                        const gc_type *type) {
+                                        const gc_type *type, const char *call) {
+    if (GH_UNLIKELY(type->size < GH_PTR_SIZE || type->ptrdata > type->size))
+        gh_fatalf("%s: malformed type %s (size %zu, ptrdata %zu)", call,
+                  type->name ? type->name : "?", type->size, type->ptrdata);
     bool single = size / type->size == 1;
     if (s->bits_type == NULL && single) {
         for (uintptr_t i = 0; i < s->nelems; i++)
@@ -235,7 +238,8 @@ static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bo
         x = span_next_free_fast(s);
         if (x == 0 && (x = next_free_slow(c, spc, &s)) == 0)
             return alloc_failed(may_fail, call, size, "out of memory (the heap could not grow)");
-        memset((void *)x, 0, GH_TINY_SIZE);
+        if (s->needzero)
+            clear_object((void *)x, GH_TINY_SIZE);
         /* Keep the block whose free tail is larger. */
         if (size < c->tiny_offset || c->tiny == 0) {
             c->tiny = x;
@@ -255,13 +259,10 @@ static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bo
     }
     if (needzero && s->needzero)
         clear_object((void *)x, s->elemsize);
-    if (!noscan) {
-        if (GH_UNLIKELY(type->size < GH_PTR_SIZE || type->ptrdata > type->size))
-            gh_fatalf("%s: malformed type %s (size %zu, ptrdata %zu)", call,
-                      type->name ? type->name : "?", type->size, type->ptrdata);
-        if (s->bits_type != type)
-            write_heap_bits(s, x, size, type);
-    }
+    /* A type already describing the span's bits was validated when it was
+     * first written; only a new one is checked (write_heap_bits). */
+    if (!noscan && s->bits_type != type)
+        write_heap_bits(s, x, size, type, call);
     uintptr_t hooks = gh_load(&alloc_hooks);
     /* During mark a span cached with its free slots pre-marked needs no
      * per-object marking (gc/mark.c, mark_span_free_slots). */
