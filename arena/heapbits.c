@@ -106,3 +106,27 @@ void hb_write_type_in(heap_arena *ha, uintptr_t obj, uintptr_t elemsize, uintptr
     repeat_state st = {type, 0, 0, elem_words, ptr_words, nelem * elem_words};
     write_range(ha, obj, nwords, repeat_bits, &st);
 }
+
+/* Bitmap words of the largest small-object span (10 pages of 1024 words). */
+#define FILL_MAX_WORDS (10 * GH_PAGE_SIZE / GH_PTR_SIZE / 64)
+
+bool hb_fill_span(heap_arena *ha, uintptr_t start, uintptr_t npages, uintptr_t nslots,
+                  uintptr_t slot_words, uint64_t mask) {
+    uintptr_t nbits = npages * GH_PAGE_SIZE / GH_PTR_SIZE;
+    uintptr_t nwords = nbits / 64;
+    if (start - ha->base + npages * GH_PAGE_SIZE > GH_ARENA_BYTES || nwords > FILL_MAX_WORDS)
+        return false;
+    /* Built in a local buffer, then stored: a span starts on a page, so
+     * its bits start on a bitmap word boundary and need no merging. */
+    uint64_t buf[FILL_MAX_WORDS] = {0};
+    for (uintptr_t i = 0, pos = 0; i < nslots; i++, pos += slot_words) {
+        uintptr_t w = pos / 64, sh = pos % 64;
+        buf[w] |= mask << sh;
+        if (sh != 0 && w + 1 < nwords)
+            buf[w + 1] |= mask >> (64 - sh);
+    }
+    volatile AO_t *bm = (volatile AO_t *)&ha->bitmap[(start - ha->base) / GH_PTR_SIZE / 64];
+    for (uintptr_t w = 0; w < nwords; w++)
+        AO_store(&bm[w], buf[w]);
+    return true;
+}

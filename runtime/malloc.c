@@ -90,9 +90,21 @@ static GH_NOINLINE void write_heap_bits(mspan *s, uintptr_t x, uintptr_t size,
                   type->name ? type->name : "?", type->size, type->ptrdata);
     bool single = size / type->size == 1;
     if (s->bits_type == NULL && single) {
-        for (uintptr_t i = 0; i < s->nelems; i++)
-            hb_write_type_in(s->arena, s->startaddr + i * s->elemsize, s->elemsize, type->size,
-                             type);
+        uintptr_t ptr_words = GH_DIV_ROUND_UP(type->ptrdata, GH_PTR_SIZE);
+        bool filled = false;
+        if (ptr_words <= 64) {
+            uint64_t mask = 0;
+            for (uintptr_t b = 0; b < (ptr_words + 7) / 8; b++)
+                mask |= (uint64_t)type->gcdata[b] << (8 * b);
+            if (ptr_words < 64)
+                mask &= ((uint64_t)1 << ptr_words) - 1;
+            filled = hb_fill_span(s->arena, s->startaddr, s->npages, s->nelems,
+                                  s->elemsize / GH_PTR_SIZE, mask);
+        }
+        if (!filled)
+            for (uintptr_t i = 0; i < s->nelems; i++)
+                hb_write_type_in(s->arena, s->startaddr + i * s->elemsize, s->elemsize,
+                                 type->size, type);
         s->bits_type = type;
         return;
     }
