@@ -76,3 +76,26 @@ void span_init_class(mspan *s, span_class spc) {
     s->alloc_cache = ~(uint64_t)0;
     s->specials = NULL;
 }
+
+void span_clear_free_slots(mspan *s) {
+    uintptr_t words = GH_DIV_ROUND_UP(s->nelems, 64);
+    for (uintptr_t w = s->freeindex / 64; w < words; w++) {
+        uint64_t alloc;
+        memcpy(&alloc, s->alloc_bits + w * 8, sizeof alloc);
+        uint64_t free = ~alloc;
+        uintptr_t lo = w * 64;
+        if (s->freeindex > lo)
+            free &= ~(uint64_t)0 << (s->freeindex - lo);
+        if (s->nelems - lo < 64)
+            free &= ~(~(uint64_t)0 << (s->nelems - lo));
+        /* Clear each run of free slots with one memset. */
+        while (free != 0) {
+            unsigned first = (unsigned)__builtin_ctzll(free);
+            uint64_t rest = free >> first;
+            unsigned len = ~rest == 0 ? 64 - first : (unsigned)__builtin_ctzll(~rest);
+            memset((void *)(s->startaddr + (lo + first) * s->elemsize), 0, len * s->elemsize);
+            free &= len + first >= 64 ? 0 : ~(uint64_t)0 << (first + len);
+        }
+    }
+    s->needzero = false;
+}

@@ -160,6 +160,12 @@ GH_INLINE uintptr_t span_next_free_fast(mspan *s) {
  * verification). */
 uintptr_t span_count_alloc(const mspan *s);
 
+/* Clears every free slot from freeindex on and marks the span as needing
+ * no clearing: a span entering a thread's cache is cleared in bulk (a few
+ * wide memsets) so that allocating from it clears nothing. The caller owns
+ * the span. */
+void span_clear_free_slots(mspan *s);
+
 /* Sets up a fresh in-use span of span class spc over its pages: elemsize,
  * nelems, division magic, zeroed alloc and mark bits. */
 void span_init_class(mspan *s, span_class spc);
