@@ -312,12 +312,11 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t size, const
     uint64_t cache = s->alloc_cache;
     if (GH_UNLIKELY(cache == 0))
         return mallocgc(size, type, true, may_fail, call);
+    /* span_next_free_fast, inline: a set bit is always a real object. */
     unsigned tz = (unsigned)__builtin_ctzll(cache);
-    uintptr_t result = s->freeindex + tz, next = result + 1;
-    if (GH_UNLIKELY(result >= s->nelems || (next % 64 == 0 && next != s->nelems)))
-        return mallocgc(size, type, true, may_fail, call);
+    uintptr_t result = s->freeindex + tz;
     s->alloc_cache = (cache >> tz) >> 1;
-    s->freeindex = next;
+    s->freeindex = result + 1;
     s->alloc_count++;
     uintptr_t x = s->startaddr + result * s->elemsize;
     c->next_sample -= (int64_t)s->elemsize;
