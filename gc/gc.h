@@ -64,7 +64,7 @@ uintptr_t sweep_one(void);
 /* Sweeps everything left and waits for concurrent sweepers to finish. */
 void sweep_finish(void);
 /* Resets the proportional-sweep pacing at the start of a sweep phase. */
-void sweep_start_cycle(uint64_t heap_live, uint64_t heap_goal);
+void sweep_start_cycle(uint64_t heap_live, uint64_t sweep_by);
 void sweep_bg_start(void);
 void sweep_bg_stop(void);
 void sweep_bg_wake(void);
