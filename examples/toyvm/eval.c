@@ -22,7 +22,7 @@
  *
  * Errors. vm_error longjmps to the innermost vm_protect. longjmp skips the
  * VM_UNFRAMEs of every function it unwinds, so vm_protect records the
- * innermost frame (vm_frame_mark, which reads goheap's gci_frame_top) and the
+ * innermost frame (vm_frame_mark, goheap's gc_frame_save) and the
  * stack height before setjmp and restores both after the jump: the frames of
  * the abandoned calls lie in dead stack memory and must not be scanned again.
  *

@@ -57,15 +57,15 @@
 #define VM_HEAP_NAME "goheap"
 
 /*
- * longjmp skips every GC_UNFRAME between the throw and the catch, leaving
- * gci_frame_top pointing at frames in dead stack memory. goheap publishes
- * gci_frame_top (a thread-local in goheap.h) for its inline macros; an error
- * handler saves it before setjmp and restores it after longjmp, which pops all
- * the skipped frames at once. Nothing else in the VM touches a gci_ name.
+ * longjmp skips every GC_UNFRAME between the throw and the catch, leaving the
+ * thread's innermost frame pointing into dead stack memory. An error handler
+ * saves the frame list with gc_frame_save() before setjmp and reinstates it
+ * with gc_frame_restore() after longjmp, which pops all the skipped frames at
+ * once (see vm_protect in eval.c).
  */
-typedef gci_frame *vm_frame_mark_t;
-#define vm_frame_mark() (gci_frame_top)
-#define vm_frame_reset(mark) (gci_frame_top = (mark))
+typedef gc_frame_mark vm_frame_mark_t;
+#define vm_frame_mark() gc_frame_save()
+#define vm_frame_reset(mark) gc_frame_restore(mark)
 
 static inline void vm_heap_init(void) { gc_init(); }
 
