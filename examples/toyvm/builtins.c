@@ -574,6 +574,11 @@ static obj *p_error(int argc, obj **argv) {
 
 static obj *p_gc(int argc, obj **argv) { (void)argc, (void)argv; vm_collect(); return vm_unspecified; }
 
+static obj *p_symbol_table_size(int argc, obj **argv) {
+    (void)argc, (void)argv;
+    return make_number((double)symbol_table_size());
+}
+
 static const prim_desc primitives[] = {
     {"+", p_add, 0, -1}, {"-", p_sub, 1, -1}, {"*", p_mul, 0, -1}, {"/", p_div, 1, -1},
     {"quotient", p_quotient, 2, 2}, {"remainder", p_remainder, 2, 2}, {"modulo", p_modulo, 2, 2},
@@ -602,6 +607,7 @@ static const prim_desc primitives[] = {
     {"hash-keys", p_hash_keys, 1, 1},
     {"display", p_display, 1, 1}, {"write", p_write, 1, 1}, {"newline", p_newline, 0, 0},
     {"error", p_error, 1, -1}, {"gc", p_gc, 0, 0},
+    {"symbol-table-size", p_symbol_table_size, 0, 0},
 };
 
 void vm_builtins_init(void) {

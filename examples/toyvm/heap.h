@@ -56,6 +56,11 @@
 #define vm_collect() gc_collect()
 #define VM_HEAP_NAME "goheap"
 
+/* Weak references: one handle per object, itself a heap object. */
+typedef gc_weak vm_weak;
+#define vm_weak_new(obj) gc_weak_new(obj)
+#define vm_weak_get(w) gc_weak_get(w)
+
 /*
  * longjmp skips every GC_UNFRAME between the throw and the catch, leaving the
  * thread's innermost frame pointing into dead stack memory. An error handler
@@ -112,6 +117,20 @@ static inline void vm_heap_read_stats(vm_heap_stats *out) {
 #define vm_leave_blocking() ((void)0)
 #define vm_collect() GC_gcollect()
 #define VM_HEAP_NAME "bdwgc"
+
+/* Weak references: a pointer-free cell holding obj's address (so the cell
+ * does not keep obj alive), registered as a disappearing link that bdwgc
+ * clears when obj becomes unreachable. bdwgc frees the registration with the
+ * cell. toyvm's bdwgc build is single-threaded and not incremental, so a
+ * plain read cannot race with the clearing. */
+typedef struct vm_weak { void *obj; } vm_weak;
+static inline vm_weak *vm_weak_new(void *obj) {
+    vm_weak *w = GC_MALLOC_ATOMIC(sizeof *w);
+    w->obj = obj;
+    GC_general_register_disappearing_link(&w->obj, obj);
+    return w;
+}
+static inline void *vm_weak_get(vm_weak *w) { return w->obj; }
 
 typedef int vm_frame_mark_t;
 #define vm_frame_mark() 0

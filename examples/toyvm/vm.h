@@ -22,7 +22,7 @@
  *   closure   header, params, body, env, name         all four
  *   env       header, parent, bindings                parent, bindings
  *   binding   header, name, value, next               name, value, next
- *   intern    header, target, next                    target, next (symbol table link)
+ *   intern    header, target, next                    target (a weak handle), next
  *
  * Files: object.c allocates and owns the types, the symbol table and hash
  * tables; read.c parses text into pairs; eval.c evaluates and reports
@@ -102,6 +102,8 @@ obj *make_string_uninit(size_t length); /* bytes filled by the caller, NUL added
 /* name may point into a heap string only if that string is rooted. */
 obj *intern(const char *name, size_t length);
 obj *intern_cstr(const char *name);
+/* Live symbols in the symbol table (prunes the dead links first). */
+size_t symbol_table_size(void);
 obj *cons(obj *car, obj *cdr);
 obj *make_vector(size_t length, obj *fill);
 void vector_push(obj *vec, obj *value);
