@@ -17,6 +17,12 @@
  *   vm_add_roots(p, n)     gc_add_roots                      GC_add_roots
  *   vm_safepoint()         gc_safepoint                      nothing
  *   vm_enter/leave_blocking  gc_enter/leave_blocking         nothing
+ *   vm_weak_new/get        gc_weak_new / gc_weak_get        disappearing link in
+ *                                                            a pointer-free cell
+ *   vm_set_finalizer       gc_set_finalizer                 GC_register_finalizer_no_order
+ *   vm_run_finalizers      gc_run_finalizers (manual mode)  GC_invoke_finalizers
+ *                                                            (finalize on demand)
+ *   vm_frame_mark/reset    gc_frame_save / gc_frame_restore nothing
  *
  * Rules that hold for both builds, so the VM stays correct on goheap:
  *   - VM_STORE is used for every pointer store into a heap object or a
@@ -61,6 +67,14 @@ typedef gc_weak vm_weak;
 #define vm_weak_new(obj) gc_weak_new(obj)
 #define vm_weak_get(w) gc_weak_get(w)
 
+/* Finalizers, in manual mode (vm_heap_init): fn(obj, arg) runs on the
+ * interpreter thread, inside vm_run_finalizers(), which the VM calls only at
+ * points where its own state is consistent (see README, "Finalizers"). */
+typedef gc_finalizer vm_finalizer;
+#define vm_set_finalizer(obj, fn, arg) gc_set_finalizer((obj), (fn), (arg))
+#define vm_clear_finalizer(obj) gc_set_finalizer((obj), NULL, NULL)
+#define vm_run_finalizers() gc_run_finalizers()
+
 /*
  * longjmp skips every GC_UNFRAME between the throw and the catch, leaving the
  * thread's innermost frame pointing into dead stack memory. An error handler
@@ -72,7 +86,9 @@ typedef gc_frame_mark vm_frame_mark_t;
 #define vm_frame_mark() gc_frame_save()
 #define vm_frame_reset(mark) gc_frame_restore(mark)
 
-static inline void vm_heap_init(void) { gc_init(); }
+/* No finalizer thread: toyvm is single-threaded, and its finalizers touch
+ * VM state, so they run only where the interpreter calls vm_run_finalizers. */
+static inline void vm_heap_init(void) { gc_init_opts(&(gc_options){.manual_finalizers = true}); }
 
 /* Collector statistics for the --summary line. object.c also reads them
  * every few thousand allocations to sample the peak heap size. */
@@ -132,12 +148,21 @@ static inline vm_weak *vm_weak_new(void *obj) {
 }
 static inline void *vm_weak_get(vm_weak *w) { return w->obj; }
 
+/* Finalizers: bdwgc's "no order" flavour has goheap's (and Go's) semantics
+ * for toyvm's purposes, and with finalize_on_demand set (vm_heap_init) they
+ * run only inside GC_invoke_finalizers, like goheap's manual mode. */
+typedef GC_finalization_proc vm_finalizer;
+#define vm_set_finalizer(obj, fn, arg) GC_register_finalizer_no_order((obj), (fn), (arg), NULL, NULL)
+#define vm_clear_finalizer(obj) GC_register_finalizer_no_order((obj), NULL, NULL, NULL, NULL)
+#define vm_run_finalizers() ((void)GC_invoke_finalizers())
+
 typedef int vm_frame_mark_t;
 #define vm_frame_mark() 0
 #define vm_frame_reset(mark) ((void)(mark))
 
 static inline void vm_heap_init(void) {
     GC_INIT();
+    GC_set_finalize_on_demand(1);
     GC_start_performance_measurement();
 }
 

@@ -68,7 +68,7 @@ typedef struct intern_link {
 } intern_link;
 VM_TYPE(intern_link_type, intern_link, target, next);
 
-obj *vm_true, *vm_false, *vm_unspecified;
+obj *vm_true, *vm_false, *vm_unspecified, *vm_eof;
 
 /* The symbol table: registered as a root range together with the singletons
  * above (see vm_objects_init), so one gc_add_roots call covers both. */
@@ -117,12 +117,14 @@ void vm_objects_init(void) {
     vm_add_roots(&vm_true, sizeof vm_true);
     vm_add_roots(&vm_false, sizeof vm_false);
     vm_add_roots(&vm_unspecified, sizeof vm_unspecified);
+    vm_add_roots(&vm_eof, sizeof vm_eof);
     vm_add_roots(&symtab.buckets, sizeof symtab.buckets);
     /* Stores into registered roots go through the barrier, like stores
      * into heap objects. */
     VM_STORE(vm_true, make_singleton(K_BOOLEAN));
     VM_STORE(vm_false, make_singleton(K_BOOLEAN));
     VM_STORE(vm_unspecified, make_singleton(K_UNSPECIFIED));
+    VM_STORE(vm_eof, make_singleton(K_EOF));
     symtab.nbuckets = 256;
     VM_STORE(symtab.buckets, counted(vm_alloc(symtab.nbuckets * sizeof(intern_link *), &slot_type)));
 }
