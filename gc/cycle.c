@@ -257,7 +257,9 @@ static uint64_t mark_termination(void) {
     pacer_cycle_end(&pacer_state, marked, live_before, gh_load(&work_scan_done));
     publish_trigger();
     scav_set_goal(pacer_state.heap_goal, pacer_state.memlimit, pacer_state.limiting);
-    sweep_start_cycle(marked, pacer_state.heap_goal);
+    /* Sweeping must be done by the next trigger, not the goal: the next
+     * cycle starts there (Go paces sweeping against the trigger too). */
+    sweep_start_cycle(marked, pacer_state.trigger);
     gh_store(&gc_phase, GC_OFF);
     return marked;
 }
@@ -500,6 +502,10 @@ void cycle_maybe_start(void) {
         return;
     if (gh_load(&gc_phase) != GC_OFF)
         return; /* a cycle is marking: assists pay for the growth */
+    /* Help finish the last sweep first (Go's gcStart sweeps too): the cycle
+     * cannot start before it is done, and sweeping here beats waiting. */
+    while (sweep_one() != 0) {
+    }
     /* With the world-stopped mark, wait for the whole cycle like Go's
      * gcstoptheworld mode; otherwise until marking has begun, after which
      * assists pay for further allocation. */

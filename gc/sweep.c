@@ -192,16 +192,16 @@ static double pages_per_byte(void) {
     return d;
 }
 
-void sweep_start_cycle(uint64_t heap_live, uint64_t heap_goal) {
+void sweep_start_cycle(uint64_t heap_live, uint64_t sweep_by) {
     gh_store(&sweep_drained, 0);
     gh_store(&sweep_class_cursor, 0);
     gh_store(&reclaim_cursor, 0);
     gh_store(&pages_swept, 0);
     /* Sweep every in-use page by the time the heap grows from heap_live to
-     * the goal, keeping a margin (Go keeps 1 MiB) so rounding cannot leave
-     * pages unswept when the goal is reached. */
+     * sweep_by (the next trigger), keeping a margin (Go keeps 1 MiB) so
+     * rounding cannot leave pages unswept when it is reached. */
     double pages = (double)gh_load(&mheap_.pages_inuse);
-    double runway = (double)heap_goal - (double)heap_live - 1024.0 * 1024.0;
+    double runway = (double)sweep_by - (double)heap_live - 1024.0 * 1024.0;
     double ppb = runway > 0 ? pages / runway : 0;
     if (runway <= 0)
         ppb = INFINITY; /* no runway: sweep everything on the next allocation */

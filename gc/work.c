@@ -76,7 +76,7 @@ static workbuf *get_empty(void) {
 static void put_full(workbuf *b) { gh_lfstack_push(&work_full, &b->node); }
 static void put_empty(workbuf *b) { gh_lfstack_push(&work_empty, &b->node); }
 
-void work_put(gcwork *w, uintptr_t obj) {
+void work_put_slow(gcwork *w, uintptr_t obj) {
     workbuf *b = w->wbuf1;
     if (GH_UNLIKELY(b == NULL)) {
         b = w->wbuf1 = get_empty();
@@ -93,7 +93,7 @@ void work_put(gcwork *w, uintptr_t obj) {
     b->obj[b->nobj++] = obj;
 }
 
-uintptr_t work_tryget(gcwork *w) {
+uintptr_t work_tryget_slow(gcwork *w) {
     workbuf *b = w->wbuf1;
     if (GH_UNLIKELY(b == NULL)) {
         b = w->wbuf1 = get_empty();
@@ -154,4 +154,24 @@ void mark_thread_detach(gh_thread *t) {
     work_dispose(t->gcw);
     sys_free(t->gcw, sizeof(gcwork));
     t->gcw = NULL;
+}
+
+void work_balance(gcwork *w) {
+    workbuf *b = w->wbuf2;
+    if (b != NULL && b->nobj > 0) {
+        /* Give the whole second buffer away. */
+        put_full(b);
+        w->wbuf2 = get_empty();
+        return;
+    }
+    b = w->wbuf1;
+    if (b == NULL || b->nobj < 4)
+        return;
+    /* Give half of the first. */
+    workbuf *half = get_empty();
+    uintptr_t n = b->nobj / 2;
+    memcpy(half->obj, b->obj + b->nobj - n, n * sizeof(uintptr_t));
+    half->nobj = n;
+    b->nobj -= n;
+    put_full(half);
 }
