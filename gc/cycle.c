@@ -68,6 +68,7 @@ static pacer pacer_state;
  * CPU time at its last update. */
 static limiter limiter_state;
 static uint64_t last_proc_cpu_ns, last_assist_cpu_ns;
+static unsigned limiter_ncpu;
 static volatile AO_t trigger_bytes; /* pacer_state.trigger, for lock-free readers */
 static volatile AO_t cycles_completed;
 static volatile AO_t stress_count;
@@ -270,8 +271,16 @@ static uint64_t mark_termination(void) {
 static void update_limiter(uint64_t cycle_cpu_ns) {
     uint64_t proc = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     uint64_t assist = gh_load(&assist_cpu_ns);
-    limiter_update(&limiter_state, cycle_cpu_ns + (assist - last_assist_cpu_ns),
-                   proc - last_proc_cpu_ns);
+    if (gh_env.memlimit == INT64_MAX) {
+        /* Without a memory limit the GOGC goal always leaves room to
+         * allocate, so there is no spiral to break; a concurrent marker
+         * that uses as much CPU as the mutator is normal and must keep its
+         * assists. */
+        limiter_init(&limiter_state, limiter_ncpu);
+    } else {
+        limiter_update(&limiter_state, cycle_cpu_ns + (assist - last_assist_cpu_ns),
+                       proc - last_proc_cpu_ns);
+    }
     last_proc_cpu_ns = proc;
     last_assist_cpu_ns = assist;
     gh_store(&limiter_active, limiter_state.limiting);
@@ -596,7 +605,8 @@ void cycle_init(void) {
     pacer_commit(&pacer_state);
     publish_trigger();
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    limiter_init(&limiter_state, ncpu > 0 ? (unsigned)ncpu : 1);
+    limiter_ncpu = ncpu > 0 ? (unsigned)ncpu : 1;
+    limiter_init(&limiter_state, limiter_ncpu);
     gh_store(&limiter_active, 0);
     last_proc_cpu_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     last_assist_cpu_ns = gh_load(&assist_cpu_ns);
