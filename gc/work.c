@@ -14,6 +14,8 @@
  */
 #include "work.h"
 
+#include "gc.h"
+
 #include <string.h>
 
 #include "lock.h"
@@ -151,6 +153,9 @@ void mark_thread_attach(gh_thread *t) {
 void mark_thread_detach(gh_thread *t) {
     if (t->gcw == NULL)
         return;
+    /* Pointers the barrier saved must still be shaded. */
+    if (t->wbbuf_next != 0)
+        wb_flush(t);
     work_dispose(t->gcw);
     sys_free(t->gcw, sizeof(gcwork));
     t->gcw = NULL;

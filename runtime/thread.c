@@ -131,12 +131,17 @@ void gc_thread_unregister(void) {
     if (gci_frame_top != NULL)
         gh_fatalf("gc_thread_unregister: frame declared at %s:%d is still pushed",
                   gci_frame_top->file, gci_frame_top->line);
-    /* Park while giving back state, so a concurrent stop does not wait. */
+    /* Parked, so a concurrent stop does not wait for this thread. The
+     * world lock keeps mark termination out until the thread's grey
+     * objects and barrier buffer are handed over; sched_lock keeps a
+     * concurrent handshake (which runs for parked threads under it) from
+     * touching the state being given back, and the thread leaves the
+     * registry in the same critical section. */
     gc_enter_blocking();
     world_lock_acquire_parked();
+    pthread_mutex_lock(&sched_lock);
     mcache_release_all(&t->cache);
     mark_thread_detach(t);
-    pthread_mutex_lock(&sched_lock);
     if (t->prev != NULL)
         t->prev->next = t->next;
     else
