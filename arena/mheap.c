@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "sys.h"
+#include "track.h"
 
 mheap mheap_;
 
@@ -56,6 +57,7 @@ mheap mheap_;
 static mspan *span_blocks;
 
 void mheap_init(void) {
+    track_init();
     gh_mutex_init(&mheap_.lock);
     pa_init(&mheap_.pages);
     mheap_.cur_base = mheap_.cur_end = 0;
@@ -88,6 +90,7 @@ static mspan *span_record_alloc(void) {
 static bool hand_over(uintptr_t base, uintptr_t bytes) {
     if (!sys_map((void *)base, bytes))
         return false;
+    gh_track_noaccess(base, bytes); /* no object lives here yet */
     pa_grow(&mheap_.pages, base, bytes >> GH_PAGE_SHIFT);
     gh_xadd(&mheap_.heap_sys, bytes);
     return true;
@@ -194,6 +197,7 @@ void mheap_free_span(mspan *s) {
     s->obj_types = NULL;
     set_spans(s->startaddr, s->npages, NULL);
     pa_free(&mheap_.pages, s->startaddr, s->npages);
+    gh_track_noaccess(s->startaddr, span_bytes(s));
     gh_xadd(&mheap_.pages_inuse, (uintptr_t)-(intptr_t)s->npages);
     gh_xadd(&mheap_.span_count, (uintptr_t)-1);
     s->next = mheap_.free_spans;

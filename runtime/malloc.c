@@ -39,6 +39,7 @@
 #include "special.h"
 #include "stats.h"
 #include "thread.h"
+#include "track.h"
 #include "upcalls.h"
 
 /* Work an allocation must do beyond the fast path, as one word so the fast
@@ -96,6 +97,7 @@ static inline void *tiny_alloc(mcache *c, size_t size) {
         void *x = (void *)(c->tiny + off);
         c->tiny_offset = off + size;
         c->tiny_allocs++;
+        gh_track_defined(x, size); /* track.h: carved from the cleared block */
         return x;
     }
     return NULL;
@@ -140,6 +142,7 @@ static GH_NOINLINE void *alloc_large(size_t size, const gc_type *type, bool nosc
     if (!noscan)
         stat_add(&gstats.heap_scan, (intptr_t)bytes);
     void *x = (void *)s->startaddr;
+    gh_track_alloc(x, bytes, needzero); /* track.h */
     if (needzero && s->needzero)
         memset(x, 0, bytes);
     if (!noscan)
@@ -180,7 +183,9 @@ static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bo
         x = span_next_free_fast(s);
         if (x == 0 && (x = next_free_slow(c, spc, &s)) == 0)
             return alloc_failed(may_fail, call, size, "out of memory (the heap could not grow)");
+        gh_track_alloc(x, GH_TINY_SIZE, true); /* track.h: the block ... */
         memset((void *)x, 0, GH_TINY_SIZE);
+        gh_track_noaccess(x + size, GH_TINY_SIZE - size); /* ... tail: tiny_alloc's */
         /* Keep the block whose free tail is larger. */
         if (size < c->tiny_offset || c->tiny == 0) {
             c->tiny = x;
@@ -198,6 +203,7 @@ static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bo
         if (x == 0)
             return alloc_failed(may_fail, call, size, "out of memory (the heap could not grow)");
     }
+    gh_track_alloc(x, s->elemsize, needzero); /* track.h */
     if (needzero && s->needzero)
         memset((void *)x, 0, s->elemsize);
     if (!noscan) {
