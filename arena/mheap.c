@@ -56,6 +56,11 @@ mheap mheap_;
 
 static mspan *span_blocks;
 
+/* mheap_alloc_span clears a record around these two atomic fields. */
+GH_STATIC_ASSERT(offsetof(mspan, state) == offsetof(mspan, sweepgen) + sizeof(AO_t) &&
+                     offsetof(mspan, elemsize) == offsetof(mspan, state) + sizeof(AO_t),
+                 "mspan: sweepgen, state, elemsize are adjacent");
+
 void mheap_init(void) {
     track_init();
     gh_mutex_init(&mheap_.lock);
@@ -167,7 +172,11 @@ mspan *mheap_alloc_span(uintptr_t npages, span_class spc) {
         gh_unlock(&mheap_.lock);
         return NULL;
     }
-    memset(s, 0, sizeof *s);
+    /* Cleared around sweepgen and state: a sweeper holding a stale pointer to
+     * this record (popped just before the reclaimer freed it) may still CAS
+     * its sweepgen, and fails; the fields it reads stay atomic (TSan). */
+    memset(s, 0, offsetof(mspan, sweepgen));
+    memset(&s->elemsize, 0, sizeof *s - offsetof(mspan, elemsize));
     s->startaddr = base;
     s->npages = npages;
     /* Pages the OS discarded read as zero, wherever they lie. */

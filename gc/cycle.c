@@ -173,7 +173,7 @@ static void workers_set_active(bool on) {
 
 /* Waits until every helper worker is idle. */
 static void workers_quiesce(void) {
-    while (gh_load(&markers_busy) != 0)
+    while (gh_load_acquire(&markers_busy) != 0) /* their marks happen before */
         sched_yield();
 }
 
@@ -235,7 +235,10 @@ static uint64_t mark_termination(void) {
     }
     uint64_t marked = mark_bytes_marked();
     gcbits_next_epoch();
-    gh_store(&mheap_.sweepgen, gh_load(&mheap_.sweepgen) + 2);
+    /* Release: a sweeper that reads the new sweepgen (acquire) sees every
+     * mark bit of this cycle, including spans it pops from lists that no
+     * lock operation touched since marking (TSan found the race). */
+    gh_store_release(&mheap_.sweepgen, gh_load(&mheap_.sweepgen) + 2);
     uint64_t live_before = gh_load(&gstats.heap_live);
     gh_store(&gstats.heap_live, marked);
     pacer_state.gogc = gh_env.gogc;

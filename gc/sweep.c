@@ -60,7 +60,9 @@ static volatile AO_t pages_swept;        /* this cycle */
 static volatile AO_t pages_per_byte_bits;
 static volatile AO_t heap_live_basis;
 
-static uint64_t current_sweepgen(void) { return gh_load(&mheap_.sweepgen); }
+/* Acquire: pairs with mark_termination's release of the new sweepgen, so
+ * the mark bits a sweep reads are the finished cycle's. */
+static uint64_t current_sweepgen(void) { return gh_load_acquire(&mheap_.sweepgen); }
 
 void sweep_begin(void) { gh_xadd(&sweepers_active, 1); }
 void sweep_end(void) { gh_xadd(&sweepers_active, (uintptr_t)-1); }

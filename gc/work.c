@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "gc.h"
 #include "lock.h"
 #include "sys.h"
 #include "upcalls.h"
@@ -151,6 +152,10 @@ void mark_thread_attach(gh_thread *t) {
 void mark_thread_detach(gh_thread *t) {
     if (t->gcw == NULL)
         return;
+    /* Pointers the barrier recorded but nobody shaded yet (a thread leaving
+     * during mark): shade them, or they are lost with the buffer. */
+    if (t->wbbuf_next != 0)
+        wb_flush(t);
     work_dispose(t->gcw);
     sys_free(t->gcw, sizeof(gcwork));
     t->gcw = NULL;

@@ -134,8 +134,10 @@ void gc_thread_unregister(void) {
     /* Park while giving back state, so a concurrent stop does not wait. */
     gc_enter_blocking();
     world_lock_acquire_parked();
-    mcache_release_all(&t->cache);
-    mark_thread_detach(t);
+    /* Leave the registry first: until then a concurrent-mark handshake may
+     * run on this (parked) thread's behalf and read its cache, buffers and
+     * gcwork, which must not be freed under it (TSan found the race). The
+     * world lock keeps mark termination out until the state is handed back. */
     pthread_mutex_lock(&sched_lock);
     if (t->prev != NULL)
         t->prev->next = t->next;
@@ -146,6 +148,8 @@ void gc_thread_unregister(void) {
     nthreads--;
     pthread_cond_broadcast(&stopped_cv);
     pthread_mutex_unlock(&sched_lock);
+    mcache_release_all(&t->cache);
+    mark_thread_detach(t);
     world_lock_release();
     thr_self = NULL;
     pthread_setspecific(exit_key, NULL);
