@@ -254,25 +254,29 @@ uint64_t mheap_released_bytes(void) {
  * memcheck's bookkeeping (a FREELIKE finds the stale block, of another
  * size, first). An object is allocated if its alloc bit is set or it lies
  * below freeindex. Single-threaded: gc_shutdown has stopped everything. */
-static GH_NOINLINE void track_release_heap(void) {
+static void track_release_span(mspan *s, void *arg) {
+    (void)arg;
+    for (uintptr_t i = 0; i < s->nelems; i++)
+        if (i < s->freeindex || bits_test(s->alloc_bits, i))
+            gh_track_free(s->startaddr + i * s->elemsize);
+}
+
+void mheap_for_each_span(void (*fn)(mspan *s, void *arg), void *arg) {
     for (uintptr_t ai = 0; ai < arena_count(); ai++) {
         heap_arena *ha = arena_at(ai);
         for (uintptr_t pg = 0; pg < GH_PAGES_PER_ARENA; pg++) {
             if (!arena_page_bit(ha->page_in_use, pg))
                 continue;
             mspan *s = (mspan *)gh_load(&ha->spans[pg]);
-            if (s == NULL || gh_load(&s->state) != SPAN_IN_USE)
-                continue;
-            for (uintptr_t i = 0; i < s->nelems; i++)
-                if (i < s->freeindex || bits_test(s->alloc_bits, i))
-                    gh_track_free(s->startaddr + i * s->elemsize);
+            if (s != NULL && gh_load(&s->state) == SPAN_IN_USE)
+                fn(s, arg);
         }
     }
 }
 
 void mheap_release_all(void) {
     if (track_enabled)
-        track_release_heap();
+        mheap_for_each_span(track_release_span, NULL);
     while (span_blocks != NULL) {
         mspan *next = span_blocks->next;
         sys_free(span_blocks, SPAN_BLOCK_BYTES);
