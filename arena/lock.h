@@ -17,7 +17,9 @@
  *   5. fin_lock, prof_lock, types_lock (runtime/) leaf locks.
  *   6. mcentral.lock  (runtime/mcentral.c) one per span class.
  *   7. mheap.lock     (arena/mheap.c) page allocator, spans, arenas.
- *   8. gcbits_lock, chunks_lock (arena/gcbits.c, gc/work.c) leaf locks.
+ *   8. gcbits_lock, chunks_lock (arena/gcbits.c, gc/work.c) leaf locks;
+ *      scav_mu (arena/scavenge.c), the scavenger's sleep and wake flags,
+ *      held only around its condition variable, never with another lock.
  *   9. mspan.special_lock (runtime/final.c) a spin lock, innermost: only
  *                     malloc may be called under it.
  *

@@ -21,6 +21,12 @@
  * entirely at or above it, or made entirely of scavenged pages (whose
  * contents the OS discarded), needs no clearing, and the allocator skips the
  * memset (Go's allocNeedsZero). This is why fresh spans are never cleared.
+ * A span mixing scavenged pages with dirty unscavenged ones is cleared whole.
+ *
+ * Scavenging. After a span allocation that backed scavenged pages or grew
+ * the heap, scav_after_alloc (scavenge.c) returns other free pages to the OS
+ * with the lock dropped, to keep under the memory limit and the retained
+ * goal (Go's allocSpan does the same).
  *
  * Invariants (checked by mheap_verify at every mark termination when
  * GH_DEBUG >= 3, and by tests/unit/check_arena.c):
@@ -40,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scavenge.h"
 #include "sys.h"
 #include "track.h"
 
@@ -159,6 +166,7 @@ mspan *mheap_alloc_span(uintptr_t npages, span_class spc) {
     GH_ASSERT(npages > 0);
     gh_lock(&mheap_.lock);
     size_t scav = 0;
+    uint64_t sys_before = gh_load(&mheap_.heap_sys);
     uintptr_t base = pa_alloc(&mheap_.pages, npages, &scav);
     if (base == 0) {
         if (!grow(npages) || (base = pa_alloc(&mheap_.pages, npages, &scav)) == 0) {
@@ -179,6 +187,7 @@ mspan *mheap_alloc_span(uintptr_t npages, span_class spc) {
     memset(&s->elemsize, 0, sizeof *s - offsetof(mspan, elemsize));
     s->startaddr = base;
     s->npages = npages;
+    s->arena = arena_of(base);
     /* Pages the OS discarded read as zero, wherever they lie. */
     bool dirty = alloc_needs_zero(base, npages << GH_PAGE_SHIFT);
     s->needzero = dirty && scav < npages;
@@ -190,7 +199,12 @@ mspan *mheap_alloc_span(uintptr_t npages, span_class spc) {
     gh_xadd(&mheap_.pages_inuse, npages);
     gh_xadd(&mheap_.span_count, 1);
     gh_store_release(&s->state, SPAN_IN_USE);
+    uint64_t growth = gh_load(&mheap_.heap_sys) - sys_before;
     gh_unlock(&mheap_.lock);
+    /* Backing scavenged pages or growing may have pushed memory past a
+     * goal: return other free pages now, without the lock (scavenge.c). */
+    if (scav > 0 || growth > 0)
+        scav_after_alloc(growth);
     return s;
 }
 

@@ -42,6 +42,7 @@ struct gc_type;
 struct special;
 
 enum { SPAN_DEAD = 0, SPAN_IN_USE = 1 };
+#define SPAN_BITS_MIXED ((const struct gc_type *)1)
 
 typedef struct mspan {
     struct mspan *next; /* in an mcentral list or the mheap's free list */
@@ -68,6 +69,15 @@ typedef struct mspan {
     uintptr_t elemsize;
     uint32_t divmagic;
     span_class spanclass;
+    /* Every free slot from freeindex on is pre-marked for this mark phase
+     * (allocate-black in bulk, gc/mark.c); owned by the caching thread. */
+    bool alloc_black;
+    struct heap_arena *arena; /* the arena holding startaddr */
+    /* Which pointer bits the span's slots hold (scan spans only; owned by
+     * the caching thread): NULL while no slot was ever written, a type T
+     * when every slot holds T's single-element bits (allocating another T
+     * needs no bitmap write), SPAN_BITS_MIXED otherwise. */
+    const struct gc_type *bits_type;
 
     /* Type of each object, recorded only while a debug mode that names
      * types in its reports is on (invalidptr, gccheckmark); else NULL. */

@@ -51,10 +51,12 @@
 
 #include "env.h"
 #include "gc.h"
+#include "limiter.h"
 #include "mcentral.h"
 #include "mheap.h"
 #include "pacer.h"
 #include "roots.h"
+#include "scavenge.h"
 #include "stats.h"
 #include "sys.h"
 #include "thread.h"
@@ -62,6 +64,10 @@
 #include "work.h"
 
 static pacer pacer_state;
+/* The GC CPU limiter, under the world lock; last_proc_cpu_ns is the process
+ * CPU time at its last update. */
+static limiter limiter_state;
+static uint64_t last_proc_cpu_ns, last_assist_cpu_ns;
 static volatile AO_t trigger_bytes; /* pacer_state.trigger, for lock-free readers */
 static volatile AO_t cycles_completed;
 static volatile AO_t stress_count;
@@ -180,13 +186,16 @@ static void workers_quiesce(void) {
 /* --- handshake functions (run by each thread on itself, or for it) --- */
 
 /* Mark start: give the thread's frames, once per cycle, and its current
- * tiny block. The block was allocated before mark began, so it is white,
+ * tiny block, and pre-mark the free slots of its cached spans. The block was allocated before mark began, so it is white,
  * yet the thread keeps packing new objects into it without allocating
  * anything the collector would see as new: shading the block now keeps
  * every object packed into it this cycle (Go's gcMarkTinyAllocs). */
 static void handshake_scan_frames(gh_thread *t) {
     if (t->cache.tiny != 0)
         mark_shade(t->gcw, t->cache.tiny);
+    /* From here on the thread allocates black in bulk (gc/mark.c). */
+    for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++)
+        mark_span_free_slots(t, t->cache.alloc[i]);
     mark_thread_frames(t->gcw, t);
     t->assist_credit = 0;
     work_dispose(t->gcw);
@@ -243,11 +252,36 @@ static uint64_t mark_termination(void) {
     gh_store(&gstats.heap_live, marked);
     pacer_state.gogc = gh_env.gogc;
     pacer_state.memlimit = gh_env.memlimit;
+    /* Memory-limit inputs: heap_alloc still counts this cycle's garbage,
+     * which is heap memory, not overhead (Go samples the same point). */
+    pacer_state.mapped_ready = scav_mapped_ready();
+    pacer_state.heap_free = scav_heap_free();
+    pacer_state.heap_alloc = gh_load(&gstats.heap_alloc);
     pacer_cycle_end(&pacer_state, marked, live_before, gh_load(&work_scan_done));
     publish_trigger();
+    scav_set_goal(pacer_state.heap_goal, pacer_state.memlimit, pacer_state.limiting);
     sweep_start_cycle(marked, pacer_state.heap_goal);
     gh_store(&gc_phase, GC_OFF);
     return marked;
+}
+
+/* Feeds the cycle's CPU time to the GC CPU limiter; when its verdict
+ * changes, the goal and trigger are recomputed at once. Called under the
+ * world lock at the end of a cycle. */
+static void update_limiter(uint64_t cycle_cpu_ns) {
+    uint64_t proc = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+    uint64_t assist = gh_load(&assist_cpu_ns);
+    limiter_update(&limiter_state, cycle_cpu_ns + (assist - last_assist_cpu_ns),
+                   proc - last_proc_cpu_ns);
+    last_proc_cpu_ns = proc;
+    last_assist_cpu_ns = assist;
+    gh_store(&limiter_active, limiter_state.limiting);
+    if (limiter_state.limiting != pacer_state.limiting) {
+        pacer_state.limiting = limiter_state.limiting;
+        pacer_commit(&pacer_state);
+        publish_trigger();
+        scav_set_goal(pacer_state.heap_goal, pacer_state.memlimit, pacer_state.limiting);
+    }
 }
 
 static void record_pause(uint32_t n, uint64_t ns) {
@@ -368,6 +402,7 @@ static void run_cycle(bool forced) {
     pause_end_ns[(n + GC_PAUSE_HISTORY - 1) % GC_PAUSE_HISTORY] = last_gc_ns;
     uint64_t cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start + helper_cpu;
     gc_cpu_ns += cpu;
+    update_limiter(cpu);
     world_lock_release();
 
     sweep_bg_wake();
@@ -497,6 +532,7 @@ int64_t gc_set_memory_limit(int64_t bytes) {
         pacer_state.memlimit = bytes;
         pacer_commit(&pacer_state);
         publish_trigger();
+        scav_set_limit(bytes);
     }
     world_lock_release();
     return old;
@@ -556,7 +592,14 @@ void cycle_init(void) {
     pacer_state = (pacer){.gogc = gh_env.gogc, .memlimit = gh_env.memlimit};
     pacer_commit(&pacer_state);
     publish_trigger();
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    limiter_init(&limiter_state, ncpu > 0 ? (unsigned)ncpu : 1);
+    gh_store(&limiter_active, 0);
+    last_proc_cpu_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+    last_assist_cpu_ns = gh_load(&assist_cpu_ns);
     sweep_bg_start();
+    scav_start();
+    scav_set_goal(pacer_state.heap_goal, pacer_state.memlimit, false);
     cycles_started = cycles_requested = cycles_done = 0;
     forced_request = collector_stop = workers_stop = false;
     gh_store(&mark_active, 0);
@@ -587,4 +630,5 @@ void cycle_shutdown(void) {
     worker_threads = NULL;
     nworkers = 0;
     sweep_bg_stop();
+    scav_stop();
 }

@@ -50,6 +50,9 @@ void mark_assist_start_cycle(uint64_t scan_expected, uint64_t heap_goal);
 void mark_assist_park(void);
 void mark_assist_release(void);
 extern volatile AO_t assist_work_total;
+/* Thread CPU time spent in mark assists since gc_init, ns (for the GC CPU
+ * limiter). */
+extern volatile AO_t assist_cpu_ns;
 /* Bytes marked so far this cycle. */
 uint64_t mark_bytes_marked(void);
 void mark_reset_cycle(void);

@@ -22,8 +22,33 @@
  * history exists the trigger is 7/8 of the way to the goal. If the estimate
  * is wrong, assists (gc/mark.c) make the allocating threads pay the
  * difference, so the heap still does not outrun the marker.
+ *
+ * The memory limit. A limit (gc_set_memory_limit, GOHEAP_MEMLIMIT) bounds
+ * everything the heap keeps from the OS: retained heap pages plus metadata
+ * (mapped_ready). It becomes a second heap goal, as Go 1.19's
+ * memoryLimitHeapGoal computes it: from the limit, subtract the memory that
+ * counts against it but cannot hold objects (metadata, fragmentation:
+ * mapped_ready - heap_free - heap_alloc; free unscavenged pages are left
+ * in, being the pool new objects come from), subtract any overshoot
+ * already incurred, and keep 1 MiB of headroom for pacing error. The goal
+ * in force is the lower of the two, never below the marked heap. With
+ * GOGC=off and a limit, only the limit goal exists: cycles run only as the
+ * heap nears the limit. The trigger is then derived from whichever goal
+ * won, with the same bounds.
+ *
+ * A limit below the live heap would make every cycle's goal the live heap
+ * itself: the next cycle would start at once, forever. The GC CPU limiter
+ * (gc/limiter.c) notices the collector taking more than half the CPU and,
+ * while it does, the limit goal is raised to twice the marked heap
+ * (LIMITER_RELAXED_PERCENT): the heap exceeds the limit rather than the
+ * program stalling. Go's memory limit is soft in the same way.
+ *
+ * All of this is pure arithmetic on struct pacer; gc/cycle.c samples the
+ * inputs at mark termination (tests: tests/unit/check_pacer.c).
  */
 #include "pacer.h"
+
+#include "limiter.h"
 
 uint64_t pacer_goal(int gogc, uint64_t heap_marked) {
     if (gogc < 0)
@@ -35,8 +60,41 @@ uint64_t pacer_goal(int gogc, uint64_t heap_marked) {
     return goal >= 1.8e19 ? UINT64_MAX : (uint64_t)goal;
 }
 
+uint64_t pacer_memlimit_goal(int64_t memlimit, uint64_t mapped_ready, uint64_t heap_free,
+                             uint64_t heap_alloc, uint64_t heap_marked) {
+    if (memlimit == INT64_MAX)
+        return UINT64_MAX;
+    uint64_t limit = memlimit < 0 ? 0 : (uint64_t)memlimit;
+    /* The figures are sampled separately: never let them underflow. */
+    uint64_t usable = heap_free + heap_alloc;
+    uint64_t non_heap = mapped_ready > usable ? mapped_ready - usable : 0;
+    uint64_t overage = mapped_ready > limit ? mapped_ready - limit : 0;
+    if (non_heap + overage >= limit)
+        return heap_marked; /* nothing left for the heap: collect constantly */
+    uint64_t goal = limit - (non_heap + overage);
+    if (goal < 2 * PACER_LIMIT_HEADROOM)
+        goal = PACER_LIMIT_HEADROOM; /* a tiny limit: keep some room */
+    else
+        goal -= PACER_LIMIT_HEADROOM;
+    return goal < heap_marked ? heap_marked : goal;
+}
+
+uint64_t pacer_effective_goal(const pacer *p) {
+    uint64_t goal = pacer_goal(p->gogc, p->heap_marked);
+    uint64_t lg = pacer_memlimit_goal(p->memlimit, p->mapped_ready, p->heap_free, p->heap_alloc,
+                                      p->heap_marked);
+    if (p->limiting && lg != UINT64_MAX) {
+        double relaxed = (double)p->heap_marked * (1.0 + LIMITER_RELAXED_PERCENT / 100.0);
+        if (relaxed < (double)PACER_HEAP_MINIMUM)
+            relaxed = (double)PACER_HEAP_MINIMUM;
+        if ((double)lg < relaxed)
+            lg = relaxed >= 1.8e19 ? UINT64_MAX : (uint64_t)relaxed;
+    }
+    return lg < goal ? lg : goal;
+}
+
 void pacer_commit(pacer *p) {
-    p->heap_goal = pacer_goal(p->gogc, p->heap_marked);
+    p->heap_goal = pacer_effective_goal(p);
     if (p->heap_goal == UINT64_MAX) {
         p->trigger = UINT64_MAX;
         return;

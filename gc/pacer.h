@@ -1,5 +1,6 @@
 /*
- * pacer.h — when to start a cycle: the GOGC heap goal and the trigger.
+ * pacer.h — when to start a cycle: the GOGC heap goal, the memory-limit
+ * heap goal, and the trigger.
  *                                                            Go: mgcpacer.go
  *
  * The pacer is a struct and pure functions, so tests can simulate cycles
@@ -20,6 +21,9 @@
 #define PACER_GOAL_UTILIZATION 0.25
 /* Cycles of cons/mark history kept (Go keeps 4 and uses the maximum). */
 #define PACER_CONS_MARK_HISTORY 4
+/* Bytes kept free below the memory-limit goal for pacing error (Go's
+ * memoryLimitHeapGoalHeadroom). */
+#define PACER_LIMIT_HEADROOM ((uint64_t)1 << 20)
 
 typedef struct pacer {
     int gogc;             /* percent; < 0 means automatic cycles are off */
@@ -31,12 +35,31 @@ typedef struct pacer {
     uint64_t last_heap_scan;   /* scan work of the last cycle */
     double cons_mark[PACER_CONS_MARK_HISTORY]; /* allocation per unit of scan work */
     unsigned cycles;
+    /* Memory-limit inputs, sampled at mark termination: */
+    uint64_t mapped_ready; /* retained heap + metadata (what the limit bounds) */
+    uint64_t heap_free;    /* free heap pages not returned to the OS */
+    uint64_t heap_alloc;   /* bytes in allocated objects */
+    bool limiting;         /* the GC CPU limiter is full (gc/limiter.h) */
 } pacer;
 
 /* The heap goal for gogc after a mark that found heap_marked live bytes:
  * heap_marked * (1 + gogc/100), at least PACER_HEAP_MINIMUM*gogc/100.
  * UINT64_MAX when gogc < 0. */
 uint64_t pacer_goal(int gogc, uint64_t heap_marked);
+
+/* The heap goal the memory limit allows (Go's memoryLimitHeapGoal): the
+ * limit minus what counts against it but cannot hold objects —
+ * mapped_ready - heap_free - heap_alloc, i.e. metadata and fragmentation —
+ * minus any amount by which mapped_ready already exceeds the limit, minus
+ * PACER_LIMIT_HEADROOM; never below heap_marked. UINT64_MAX when memlimit
+ * is INT64_MAX (no limit). */
+uint64_t pacer_memlimit_goal(int64_t memlimit, uint64_t mapped_ready, uint64_t heap_free,
+                             uint64_t heap_alloc, uint64_t heap_marked);
+
+/* The goal now in force: the lower of the GOGC goal and the memory-limit
+ * goal; while limiting, the latter is raised to at least heap_marked * (1 +
+ * LIMITER_RELAXED_PERCENT/100). */
+uint64_t pacer_effective_goal(const pacer *p);
 
 /* Recomputes goal and trigger from the current state (after a setting
  * changes). */

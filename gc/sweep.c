@@ -44,6 +44,7 @@
 #include "gc.h"
 #include "mcentral.h"
 #include "mheap.h"
+#include "scavenge.h"
 #include "special.h"
 #include "stats.h"
 #include "track.h"
@@ -176,7 +177,10 @@ uintptr_t sweep_one(void) {
     for (;;) {
         mspan *s = next_span_for_sweep();
         if (s == NULL) {
-            gh_store(&sweep_drained, 1);
+            /* The first to find the lists empty wakes the scavenger: the
+             * cycle's free pages are now free (arena/scavenge.c). */
+            if (gh_cas(&sweep_drained, 0, 1))
+                scav_wake();
             break;
         }
         if (sweep_claim(s, sg)) {

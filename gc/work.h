@@ -28,7 +28,9 @@ typedef struct workbuf {
 
 typedef struct gcwork {
     workbuf *wbuf1, *wbuf2;
-    uint64_t bytes_marked; /* flushed into the cycle total by work_dispose */
+    uint64_t bytes_marked; /* flushed into the cycle total by work_dispose;
+                              modulo 2^64: unmarking unused pre-marked slots
+                              subtracts, possibly below zero locally */
     int64_t scan_work;     /* bytes scanned, for assists and pacing */
 } gcwork;
 

@@ -219,6 +219,20 @@ GOHEAP_API void gc_remove_roots(void *start);
         gci_frame_top = (f).prev;                                              \
     } while (0)
 
+/*
+ * Non-local exits. A longjmp past functions that pushed frames skips their
+ * GC_UNFRAMEs; the frames would then dangle. Save the frame list with
+ * gc_frame_save() next to setjmp and restore it with gc_frame_restore()
+ * after the longjmp lands; the restored mark must be one saved by this
+ * thread and still on its stack.
+ *
+ *     gc_frame_mark m = gc_frame_save();
+ *     if (setjmp(env) != 0) { gc_frame_restore(m); ...handle the error... }
+ */
+typedef struct gci_frame *gc_frame_mark;
+static inline gc_frame_mark gc_frame_save(void);
+static inline void gc_frame_restore(gc_frame_mark m);
+
 /* ------------------------------------------------------------------------
  * Write barrier.
  * ------------------------------------------------------------------------ */
@@ -351,8 +365,16 @@ typedef struct gci_frame {
     int line;
 } gci_frame;
 
-/* Innermost frame of the calling thread. */
-extern GOHEAP_API __thread gci_frame *gci_frame_top;
+/* Innermost frame of the calling thread. Initial-exec TLS: GC_FRAME reads
+ * it at a fixed offset from the thread pointer, with no __tls_get_addr
+ * call (goheap is linked at program start, or dlopen'ed into the static TLS
+ * surplus glibc keeps for such libraries). */
+#if defined(__GNUC__) || defined(__clang__)
+#define GCI_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define GCI_TLS_MODEL
+#endif
+extern GOHEAP_API __thread gci_frame *gci_frame_top GCI_TLS_MODEL;
 /* Non-zero while the collector is marking. */
 extern GOHEAP_API volatile AO_t gci_wb_enabled;
 /* Non-zero while the collector asks threads to come to a safepoint (to
@@ -361,6 +383,9 @@ extern GOHEAP_API volatile AO_t gci_safepoint_request;
 
 GOHEAP_API GCI_NORETURN void gci_unframe_mismatch(gci_frame *f);
 GOHEAP_API void gci_safepoint_slow(void);
+
+static inline gc_frame_mark gc_frame_save(void) { return gci_frame_top; }
+static inline void gc_frame_restore(gc_frame_mark m) { gci_frame_top = m; }
 
 static inline void gc_safepoint(void) {
     if (GCI_UNLIKELY(AO_load(&gci_safepoint_request)))

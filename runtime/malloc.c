@@ -26,6 +26,18 @@
  * Errors: a size whose rounding overflows, a size beyond the address space,
  * or gc_alloc_array's n * size overflowing is a fatal error from gc_alloc and
  * NULL + ENOMEM from gc_try_alloc; so is running out of memory.
+ *
+ * The memory limit. gc_alloc keeps Go's soft semantics: the limit steers
+ * the pacer and the scavenger but never fails an allocation; gc_alloc dies
+ * only when the OS refuses memory. gc_try_alloc is strict for large objects
+ * (> 32 KiB): if the object's pages, the pages in use and the metadata
+ * would exceed the limit even with every other free page returned to the
+ * OS, it runs a full collection (gc_collect, which sweeps), checks again,
+ * and returns NULL + ENOMEM if it still cannot fit. The check sits on the
+ * large path, before the mheap is asked, and costs two loads when it
+ * passes; small objects come from spans of at most 80 KiB through the
+ * untouched fast path and follow gc_alloc's soft semantics, so a strict
+ * check there would guard little and slow every refill.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -36,6 +48,7 @@
 #include "mcache.h"
 #include "mcentral.h"
 #include "mheap.h"
+#include "scavenge.h"
 #include "special.h"
 #include "stats.h"
 #include "thread.h"
@@ -64,6 +77,63 @@ static GH_NOINLINE void run_alloc_hooks(gh_thread *t, mspan *s, uintptr_t x, con
         mark_new_object(t, s, x);
     if (hooks & ALLOC_HOOK_TYPES)
         record_type(s, x, type);
+}
+
+/* Writes the heap bits of the new object x. A span whose slots have never
+ * been written gets the type's bits in every slot at once, so that as long
+ * as the span keeps serving that one type (the common case: a size class
+ * dominated by one struct), later allocations write nothing. The span holds
+ * no live object while bits_type is NULL, so rewriting every slot is safe. */
+static GH_NOINLINE void write_heap_bits(mspan *s, uintptr_t x, uintptr_t size,
+                                        const gc_type *type, const char *call) {
+    if (GH_UNLIKELY(type->size < GH_PTR_SIZE || type->ptrdata > type->size))
+        gh_fatalf("%s: malformed type %s (size %zu, ptrdata %zu)", call,
+                  type->name ? type->name : "?", type->size, type->ptrdata);
+    bool single = size / type->size == 1;
+    if (s->bits_type == NULL && single) {
+        uintptr_t ptr_words = GH_DIV_ROUND_UP(type->ptrdata, GH_PTR_SIZE);
+        bool filled = false;
+        if (ptr_words <= 64) {
+            uint64_t mask = 0;
+            for (uintptr_t b = 0; b < (ptr_words + 7) / 8; b++)
+                mask |= (uint64_t)type->gcdata[b] << (8 * b);
+            if (ptr_words < 64)
+                mask &= ((uint64_t)1 << ptr_words) - 1;
+            filled = hb_fill_span(s->arena, s->startaddr, s->npages, s->nelems,
+                                  s->elemsize / GH_PTR_SIZE, mask);
+        }
+        if (!filled)
+            for (uintptr_t i = 0; i < s->nelems; i++)
+                hb_write_type_in(s->arena, s->startaddr + i * s->elemsize, s->elemsize,
+                                 type->size, type);
+        s->bits_type = type;
+        return;
+    }
+    hb_write_type_in(s->arena, x, s->elemsize, size, type);
+    s->bits_type = SPAN_BITS_MIXED;
+}
+
+/* Clears an object of a class of at most 64 bytes (8, 16, 24, 32, 48 or
+ * 64) with plain stores: no memset call, which would make the fast path
+ * save registers. Larger objects are cleared by memset in alloc_finish_clear
+ * or mallocgc. */
+static inline void clear_small(void *x, uintptr_t n) {
+    uint64_t *p = x;
+    switch (n) {
+    case 64: p[7] = 0; p[6] = 0; /* fall through */
+    case 48: p[5] = 0; p[4] = 0; /* fall through */
+    case 32: p[3] = 0; /* fall through */
+    case 24: p[2] = 0; /* fall through */
+    case 16: p[1] = 0; /* fall through */
+    default: p[0] = 0;
+    }
+}
+
+static inline void clear_object(void *x, uintptr_t n) {
+    if (n <= 64)
+        clear_small(x, n);
+    else
+        memset(x, 0, n);
 }
 
 /* The address every zero-byte allocation returns. */
@@ -97,7 +167,6 @@ static inline void *tiny_alloc(mcache *c, size_t size) {
         void *x = (void *)(c->tiny + off);
         c->tiny_offset = off + size;
         c->tiny_allocs++;
-        gh_track_defined(x, size); /* track.h: carved from the cleared block */
         return x;
     }
     return NULL;
@@ -128,6 +197,14 @@ static GH_NOINLINE void *alloc_large(size_t size, const gc_type *type, bool nosc
     mark_assist_alloc(thr_self, npages << GH_PAGE_SHIFT);
     sweep_deduct_credit(npages << GH_PAGE_SHIFT);
     sweep_reclaim(npages);
+    if (may_fail && !scav_fits_under_limit(npages << GH_PAGE_SHIFT)) {
+        /* The strict variant: collect (which also sweeps), and fail only if
+         * the object still cannot fit under the limit with every other free
+         * page returned to the OS; mheap then scavenges as needed. */
+        gc_collect();
+        if (!scav_fits_under_limit(npages << GH_PAGE_SHIFT))
+            return alloc_failed(true, call, size, "memory limit reached");
+    }
     mspan *s = mheap_alloc_span(npages, sc_make_span_class(0, noscan));
     if (s == NULL)
         return alloc_failed(may_fail, call, size, "out of memory (the heap could not grow)");
@@ -146,7 +223,7 @@ static GH_NOINLINE void *alloc_large(size_t size, const gc_type *type, bool nosc
     if (needzero && s->needzero)
         memset(x, 0, bytes);
     if (!noscan)
-        hb_write_type(s->startaddr, bytes, size, type);
+        hb_write_type_in(s->arena, s->startaddr, bytes, size, type);
     /* Listed as a full swept span of class 0 so the sweeper finds it. */
     mcentral_push_swept(s, true);
     if (GH_UNLIKELY(gh_load(&alloc_hooks)))
@@ -157,8 +234,10 @@ static GH_NOINLINE void *alloc_large(size_t size, const gc_type *type, bool nosc
     return x;
 }
 
-static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bool may_fail,
-                             const char *call) {
+/* The general allocation path: every size, every case. alloc_fast below
+ * handles the common cases inline and falls back here. */
+static GH_NOINLINE void *mallocgc(size_t size, const gc_type *type, bool needzero, bool may_fail,
+                                  const char *call) {
     gh_thread *t = thr_current(call);
     if (GH_UNLIKELY(size == 0))
         return &zerobase;
@@ -175,8 +254,10 @@ static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bo
     uintptr_t x;
     if (noscan && size < GH_TINY_SIZE) {
         void *p = tiny_alloc(c, size);
-        if (GH_LIKELY(p != NULL))
+        if (GH_LIKELY(p != NULL)) {
+            gh_track_defined(p, size); /* track.h: carved from the cleared block */
             return p;
+        }
         /* A new 16-byte block; the object takes its start. */
         span_class spc = sc_make_span_class(2, 1);
         s = c->alloc[spc];
@@ -184,7 +265,8 @@ static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bo
         if (x == 0 && (x = next_free_slow(c, spc, &s)) == 0)
             return alloc_failed(may_fail, call, size, "out of memory (the heap could not grow)");
         gh_track_alloc(x, GH_TINY_SIZE, true); /* track.h: the block ... */
-        memset((void *)x, 0, GH_TINY_SIZE);
+        if (s->needzero)
+            clear_object((void *)x, GH_TINY_SIZE);
         gh_track_noaccess(x + size, GH_TINY_SIZE - size); /* ... tail: tiny_alloc's */
         /* Keep the block whose free tail is larger. */
         if (size < c->tiny_offset || c->tiny == 0) {
@@ -205,26 +287,97 @@ static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bo
     }
     gh_track_alloc(x, s->elemsize, needzero); /* track.h */
     if (needzero && s->needzero)
-        memset((void *)x, 0, s->elemsize);
-    if (!noscan) {
-        if (GH_UNLIKELY(type->size < GH_PTR_SIZE || type->ptrdata > type->size))
-            gh_fatalf("%s: malformed type %s (size %zu, ptrdata %zu)", call,
-                      type->name ? type->name : "?", type->size, type->ptrdata);
-        hb_write_type(x, s->elemsize, size, type);
-    }
-    if (GH_UNLIKELY(gh_load(&alloc_hooks)))
+        clear_object((void *)x, s->elemsize);
+    /* A type already describing the span's bits was validated when it was
+     * first written; only a new one is checked (write_heap_bits). */
+    if (!noscan && s->bits_type != type)
+        write_heap_bits(s, x, size, type, call);
+    uintptr_t hooks = gh_load(&alloc_hooks);
+    /* During mark a span cached with its free slots pre-marked needs no
+     * per-object marking (gc/mark.c, mark_span_free_slots). */
+    if (GH_UNLIKELY(hooks) && (hooks != ALLOC_HOOK_MARKING || !s->alloc_black))
         run_alloc_hooks(t, s, x, type);
     if (GH_UNLIKELY((c->next_sample -= (int64_t)s->elemsize) < 0))
         profile_sample(c, s, x, s->elemsize);
     return (void *)x;
 }
 
-void *gc_alloc(size_t size, const gc_type *type) {
-    return mallocgc(size, type, true, false, "gc_alloc");
+/* The rare work after a fast-path allocation: a type new to the span's
+ * heap bits, allocation hooks, a profile sample. */
+static GH_NOINLINE void *alloc_finish(gh_thread *t, mspan *s, uintptr_t x, size_t size,
+                                      const gc_type *type, const char *call) {
+    mcache *c = &t->cache;
+    if (type != NULL && type->ptrdata != 0 && s->bits_type != type)
+        write_heap_bits(s, x, size, type, call);
+    uintptr_t hooks = gh_load(&alloc_hooks);
+    if (hooks && (hooks != ALLOC_HOOK_MARKING || !s->alloc_black))
+        run_alloc_hooks(t, s, x, type);
+    if (c->next_sample < 0)
+        profile_sample(c, s, x, s->elemsize);
+    return (void *)x;
 }
 
+/* alloc_finish for an object that must first be cleared (memset is a call:
+ * kept out of the fast path). */
+static GH_NOINLINE void *alloc_finish_clear(gh_thread *t, mspan *s, uintptr_t x, size_t size,
+                                            const gc_type *type, const char *call) {
+    memset((void *)x, 0, s->elemsize);
+    return alloc_finish(t, s, x, size, type, call);
+}
+
+/*
+ * The fast path, inlined into gc_alloc and gc_try_alloc: a registered
+ * thread allocating a small object (<= 1016 bytes) from its cached span,
+ * or a tiny object into its current block. No lock, no atomic, no call; a
+ * single combined test sends the rare follow-up work (new heap-bit type,
+ * hooks, profiling) to alloc_finish. Everything else — refills, large
+ * objects, errors — goes to mallocgc, which handles every case again.
+ */
+static inline __attribute__((always_inline)) void *alloc_fast(size_t size, const gc_type *type,
+                                                              bool may_fail, const char *call) {
+    gh_thread *t = thr_self;
+    bool noscan = type == NULL || type->ptrdata == 0;
+    if (GH_UNLIKELY(t == NULL || size - 1 >= SC_SMALL_SIZE_MAX - 8))
+        return mallocgc(size, type, true, may_fail, call);
+    if (GH_UNLIKELY(track_enabled)) /* track.h: under memcheck, the hooked path */
+        return mallocgc(size, type, true, may_fail, call);
+    mcache *c = &t->cache;
+    if (noscan && size < GH_TINY_SIZE) {
+        void *p = tiny_alloc(c, size);
+        if (GH_LIKELY(p != NULL))
+            return p;
+        return mallocgc(size, type, true, may_fail, call);
+    }
+    span_class spc = sc_make_span_class(sc_size_to_class8[(size + 7) >> 3], noscan);
+    mspan *s = c->alloc[spc];
+    uint64_t cache = s->alloc_cache;
+    if (GH_UNLIKELY(cache == 0))
+        return mallocgc(size, type, true, may_fail, call);
+    unsigned tz = (unsigned)__builtin_ctzll(cache);
+    uintptr_t result = s->freeindex + tz, next = result + 1;
+    if (GH_UNLIKELY(result >= s->nelems || (next % 64 == 0 && next != s->nelems)))
+        return mallocgc(size, type, true, may_fail, call);
+    s->alloc_cache = (cache >> tz) >> 1;
+    s->freeindex = next;
+    s->alloc_count++;
+    uintptr_t x = s->startaddr + result * s->elemsize;
+    c->next_sample -= (int64_t)s->elemsize;
+    /* Every call below is a tail call, so the fast path saves no register. */
+    if (s->needzero) {
+        if (s->elemsize > 64)
+            return alloc_finish_clear(t, s, x, size, type, call);
+        clear_small((void *)x, s->elemsize);
+    }
+    if (GH_UNLIKELY((!noscan && s->bits_type != type) | (gh_load(&alloc_hooks) != 0) |
+                    (c->next_sample < 0)))
+        return alloc_finish(t, s, x, size, type, call);
+    return (void *)x;
+}
+
+void *gc_alloc(size_t size, const gc_type *type) { return alloc_fast(size, type, false, "gc_alloc"); }
+
 void *gc_try_alloc(size_t size, const gc_type *type) {
-    return mallocgc(size, type, true, true, "gc_try_alloc");
+    return alloc_fast(size, type, true, "gc_try_alloc");
 }
 
 void *gc_mallocgc(size_t size, const gc_type *type, bool needzero) {

@@ -47,6 +47,8 @@ bool mcache_refill(mcache *c, span_class spc) {
     if (s != &mcache_empty_span) {
         GH_ASSERT(s->alloc_count == s->nelems);
         c->alloc[spc] = &mcache_empty_span;
+        if (s->alloc_black)
+            mark_span_unmark_unused(thr_self, s);
         mcentral_uncache_span(&mcentrals[spc], s);
     }
     /* A safepoint: the cycle may need this thread (stop, handshake); and the
@@ -61,16 +63,21 @@ bool mcache_refill(mcache *c, span_class spc) {
     /* Cached and swept: the sweeper leaves it alone this cycle. */
     gh_store(&s->sweepgen, gh_load(&mheap_.sweepgen) + 3);
     c->alloc[spc] = s;
+    if (gh_load(&alloc_hooks) & ALLOC_HOOK_MARKING)
+        mark_span_free_slots(thr_self, s);
     return true;
 }
 
 void mcache_release_all(mcache *c) {
+    gh_thread *owner = (gh_thread *)((char *)c - offsetof(gh_thread, cache));
     for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++) {
         mspan *s = c->alloc[i];
         if (s == &mcache_empty_span)
             continue;
         account_cached(s, -1);
         c->alloc[i] = &mcache_empty_span;
+        if (s->alloc_black)
+            mark_span_unmark_unused(owner, s);
         mcentral_uncache_span(&mcentrals[i], s);
     }
     c->tiny = c->tiny_offset = 0;

@@ -33,8 +33,8 @@
 #include "sys.h"
 #include "upcalls.h"
 
-__thread gh_thread *thr_self;
-__thread gci_frame *gci_frame_top;
+__thread gh_thread *thr_self GCI_TLS_MODEL;
+__thread gci_frame *gci_frame_top GCI_TLS_MODEL;
 volatile AO_t gci_safepoint_request;
 
 static pthread_mutex_t sched_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -67,7 +67,7 @@ typedef struct gh_thread {
     uintptr_t wbbuf[WBBUF_ENTRIES];
 } gh_thread;
 
-extern __thread gh_thread *thr_self;
+extern __thread gh_thread *thr_self GCI_TLS_MODEL;
 
 /* The calling thread's gh_thread, or a fatal error naming `call` when the
  * thread is not registered. */

@@ -52,6 +52,14 @@ void mark_assist_alloc(struct gh_thread *t, uintptr_t bytes);
  * write barrier (a weak handle read, a new finalizer) (gc/barrier.c). */
 void mark_shade_from_mutator(struct gh_thread *t, uintptr_t p);
 
+/* Allocate-black in bulk: during a mark phase, pre-marks every free slot of
+ * span s (cached by thread t) from freeindex on, so allocating from s needs
+ * no per-object marking; and, when s leaves the cache, unmarks the slots it
+ * did not hand out (gc/mark.c). No-ops outside a mark phase and for spans
+ * not pre-marked. */
+void mark_span_free_slots(struct gh_thread *t, mspan *s);
+void mark_span_unmark_unused(struct gh_thread *t, mspan *s);
+
 /* Marks the new object at p black during a mark phase and charges the
  * allocation against the thread's assist credit (gc/mark.c). */
 void mark_new_object(struct gh_thread *t, mspan *s, uintptr_t p);

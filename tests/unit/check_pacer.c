@@ -1,0 +1,205 @@
+/*
+ * check_pacer.c — the pacer's goals and trigger, and the GC CPU limiter, as
+ * pure functions: the GOGC goal, the memory-limit goal (Go's
+ * memoryLimitHeapGoal) and their minimum, trigger bounds, GOGC=off with a
+ * limit, the limiter's bucket, and a simulation of cycles with declared
+ * allocation and scan rates (like Go's TestGcPacer) in which the trigger
+ * converges so that marking ends at the goal.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "limiter.h"
+#include "pacer.h"
+
+#define MIB ((uint64_t)1 << 20)
+
+START_TEST(test_gogc_goal) {
+    ck_assert_uint_eq(pacer_goal(100, 100 * MIB), 200 * MIB);
+    ck_assert_uint_eq(pacer_goal(50, 100 * MIB), 150 * MIB);
+    ck_assert_uint_eq(pacer_goal(100, 0), PACER_HEAP_MINIMUM);
+    ck_assert_uint_eq(pacer_goal(200, 0), 2 * PACER_HEAP_MINIMUM);
+    ck_assert_uint_eq(pacer_goal(-1, 100 * MIB), UINT64_MAX);
+}
+END_TEST
+
+START_TEST(test_memlimit_goal) {
+    /* No limit: no goal. */
+    ck_assert_uint_eq(pacer_memlimit_goal(INT64_MAX, 60 * MIB, 10 * MIB, 40 * MIB, 30 * MIB),
+                      UINT64_MAX);
+    /* 10 MiB of overhead (60 - 10 free - 40 objects), 1 MiB headroom. */
+    ck_assert_uint_eq(pacer_memlimit_goal(100 * MIB, 60 * MIB, 10 * MIB, 40 * MIB, 30 * MIB),
+                      89 * MIB);
+    /* 20 MiB over the limit already: the goal drops by the overage too. */
+    ck_assert_uint_eq(pacer_memlimit_goal(100 * MIB, 120 * MIB, 10 * MIB, 100 * MIB, 30 * MIB),
+                      69 * MIB);
+    /* Never below the marked heap. */
+    ck_assert_uint_eq(pacer_memlimit_goal(100 * MIB, 120 * MIB, 10 * MIB, 100 * MIB, 80 * MIB),
+                      80 * MIB);
+    /* Overhead alone exceeds the limit: the marked heap. */
+    ck_assert_uint_eq(pacer_memlimit_goal(10 * MIB, 60 * MIB, 0, 10 * MIB, 5 * MIB), 5 * MIB);
+    /* A tiny limit keeps the headroom as the goal. */
+    ck_assert_uint_eq(pacer_memlimit_goal(3 * MIB / 2, MIB, 0, MIB, 0), PACER_LIMIT_HEADROOM);
+    /* Inconsistent samples (free + alloc > mapped) do not underflow. */
+    ck_assert_uint_eq(pacer_memlimit_goal(100 * MIB, 10 * MIB, 10 * MIB, 40 * MIB, 0), 99 * MIB);
+}
+END_TEST
+
+static pacer make_pacer(int gogc, int64_t limit, uint64_t marked) {
+    pacer p = {.gogc = gogc, .memlimit = limit, .heap_marked = marked,
+               .mapped_ready = marked + 10 * MIB, .heap_free = 0, .heap_alloc = marked};
+    pacer_commit(&p);
+    return p;
+}
+
+/* The trigger lies within Go's bounds between the marked heap and the goal. */
+static void check_trigger_bounds(const pacer *p) {
+    ck_assert_uint_ne(p->heap_goal, UINT64_MAX);
+    uint64_t span = p->heap_goal - p->heap_marked;
+    ck_assert_uint_ge(p->trigger, p->heap_marked + (uint64_t)(0.7 * (double)span));
+    ck_assert_uint_le(p->trigger, p->heap_marked + (uint64_t)(0.95 * (double)span) + 1);
+}
+
+START_TEST(test_effective_goal) {
+    /* GOGC only. */
+    pacer p = make_pacer(100, INT64_MAX, 60 * MIB);
+    ck_assert_uint_eq(p.heap_goal, 120 * MIB);
+    check_trigger_bounds(&p);
+    /* The limit is tighter: 100 - 10 overhead - 1 headroom. */
+    p = make_pacer(100, 100 * MIB, 60 * MIB);
+    ck_assert_uint_eq(p.heap_goal, 89 * MIB);
+    check_trigger_bounds(&p);
+    /* The limit is looser: GOGC wins. */
+    p = make_pacer(100, 1000 * MIB, 60 * MIB);
+    ck_assert_uint_eq(p.heap_goal, 120 * MIB);
+    /* GOGC off, no limit: never. */
+    p = make_pacer(-1, INT64_MAX, 60 * MIB);
+    ck_assert_uint_eq(p.heap_goal, UINT64_MAX);
+    ck_assert_uint_eq(p.trigger, UINT64_MAX);
+    /* GOGC off with a limit: collect only near the limit. */
+    p = make_pacer(-1, 100 * MIB, 60 * MIB);
+    ck_assert_uint_eq(p.heap_goal, 89 * MIB);
+    check_trigger_bounds(&p);
+    ck_assert_uint_gt(p.trigger, 80 * MIB);
+    /* A limit below the live heap: the goal is the marked heap... */
+    p = make_pacer(-1, 50 * MIB, 100 * MIB);
+    ck_assert_uint_eq(p.heap_goal, 100 * MIB);
+    ck_assert_uint_eq(p.trigger, 100 * MIB);
+    /* ...until the CPU limiter engages, which relaxes it to 2x marked. */
+    p.limiting = true;
+    pacer_commit(&p);
+    ck_assert_uint_eq(p.heap_goal, 200 * MIB);
+    check_trigger_bounds(&p);
+    /* The limiter never loosens a tighter GOGC goal. */
+    p = make_pacer(20, 50 * MIB, 100 * MIB);
+    p.limiting = true;
+    pacer_commit(&p);
+    ck_assert_uint_eq(p.heap_goal, 120 * MIB);
+}
+END_TEST
+
+/*
+ * Simulated cycles: a live heap of `live` bytes, all of it scanned each
+ * cycle; the markers scan `mark_rate` bytes per second at their 25% share,
+ * the program allocates `alloc_rate` bytes per second throughout. A cycle
+ * starts at the trigger and marking lasts live / mark_rate seconds, during
+ * which the heap grows by alloc_rate * that. Returns the last cycle's heap
+ * at the end of mark; *trig gets the last trigger.
+ */
+static uint64_t simulate(pacer *p, int cycles, uint64_t live, double alloc_rate,
+                         double mark_rate, uint64_t *trig, uint64_t *prev_trig) {
+    uint64_t end = 0;
+    for (int i = 0; i < cycles; i++) {
+        uint64_t trigger = p->trigger;
+        uint64_t grown = (uint64_t)(alloc_rate * ((double)live / mark_rate));
+        end = trigger + grown;
+        p->live_at_trigger = trigger;
+        *prev_trig = *trig;
+        pacer_cycle_end(p, live, end, live);
+        *trig = p->trigger;
+    }
+    return end;
+}
+
+START_TEST(test_simulation_converges) {
+    uint64_t trig = 0, prev = 0;
+    /* Steady state, allocation at 1/5 of the mark rate: 20 MiB of growth
+     * per mark; the trigger settles at goal - 20 MiB and mark ends at the
+     * goal. */
+    pacer p = make_pacer(100, INT64_MAX, 100 * MIB);
+    simulate(&p, 1, 100 * MIB, 20e6, 100e6, &trig, &prev);
+    uint64_t end = simulate(&p, 8, 100 * MIB, 20e6, 100e6, &trig, &prev);
+    ck_assert_uint_eq(p.heap_goal, 200 * MIB);
+    ck_assert(llabs((long long)trig - (long long)prev) < (long long)MIB / 64);
+    ck_assert(fabs((double)end - (double)p.heap_goal) < 0.01 * (double)p.heap_goal);
+    ck_assert(fabs((double)trig - (double)(p.heap_goal - (uint64_t)(20e6 * 100 * MIB / 100e6))) <
+              (double)MIB);
+    check_trigger_bounds(&p);
+
+    /* Allocation as fast as marking: the estimate wants a trigger below the
+     * lower bound, so it stays at the bound (assists cover the rest). */
+    p = make_pacer(100, INT64_MAX, 100 * MIB);
+    simulate(&p, 6, 100 * MIB, 100e6, 100e6, &trig, &prev);
+    ck_assert_uint_eq(trig, 100 * MIB + (uint64_t)(0.7 * (double)(100 * MIB)));
+
+    /* GOGC off, 150 MiB limit, 10 MiB overhead: the goal is 139 MiB and the
+     * trigger converges below it by the growth during mark (7.8 MiB). */
+    p = make_pacer(-1, 150 * MIB, 100 * MIB);
+    end = simulate(&p, 10, 100 * MIB, 20e6, 256e6, &trig, &prev);
+    ck_assert_uint_eq(p.heap_goal, 139 * MIB);
+    ck_assert(llabs((long long)trig - (long long)prev) < (long long)MIB / 64);
+    ck_assert(fabs((double)end - (double)p.heap_goal) < 0.01 * (double)p.heap_goal);
+    check_trigger_bounds(&p);
+}
+END_TEST
+
+START_TEST(test_limiter_bucket) {
+    const uint64_t S = 1000000000u;
+    limiter l;
+    limiter_init(&l, 2);
+    ck_assert_uint_eq(l.capacity, 2 * S);
+    ck_assert(!l.limiting);
+    /* 70% GC: the bucket rises by 0.4 s per second of CPU. */
+    for (int i = 0; i < 4; i++) {
+        limiter_update(&l, 7 * S / 10, S);
+        ck_assert(!l.limiting);
+    }
+    ck_assert_uint_eq(l.fill, 16 * S / 10);
+    limiter_update(&l, 7 * S / 10, S);
+    ck_assert(l.limiting);
+    ck_assert_uint_eq(l.fill, l.capacity);
+    /* More GC while full overflows. */
+    limiter_update(&l, S, S);
+    ck_assert_uint_eq(l.fill, l.capacity);
+    ck_assert_uint_eq(l.overflow, S);
+    /* Mutator time drains it; it never goes below zero. */
+    limiter_update(&l, S / 5, S);
+    ck_assert(!l.limiting);
+    ck_assert_uint_eq(l.fill, 2 * S - 6 * S / 10);
+    limiter_update(&l, 0, 100 * S);
+    ck_assert_uint_eq(l.fill, 0);
+    /* Exactly 50% neither fills nor drains. */
+    limiter_update(&l, S, 2 * S);
+    ck_assert_uint_eq(l.fill, 0);
+    /* GC time beyond the interval's total is clamped. */
+    limiter_update(&l, 5 * S, S);
+    ck_assert_uint_eq(l.fill, S);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("pacer");
+    TCase *tc = tcase_create("pacer");
+    tcase_add_test(tc, test_gogc_goal);
+    tcase_add_test(tc, test_memlimit_goal);
+    tcase_add_test(tc, test_effective_goal);
+    tcase_add_test(tc, test_simulation_converges);
+    tcase_add_test(tc, test_limiter_bucket);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
