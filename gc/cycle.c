@@ -468,6 +468,9 @@ enum { WAIT_NONE, WAIT_MARKING, WAIT_DONE };
  * cycle) or has finished marking (WAIT_DONE). */
 static void request_cycle(bool forced, int wait) {
     gh_thread *t = thr_self;
+    if (t != NULL && gh_load(&t->status) == THR_BLOCKED)
+        gh_throw("heap used inside gc_enter_blocking/gc_leave_blocking: a parked thread must "
+                 "not allocate or reach a safepoint until gc_leave_blocking");
     if (wait != WAIT_NONE && t != NULL)
         gc_enter_blocking();
     pthread_mutex_lock(&cycle_lock);

@@ -33,6 +33,8 @@ void work_init(void);
 void work_release_all(void);
 void type_release_all(void);
 
+bool init_done(void) { return initialised; }
+
 void gc_init(void) { gc_init_opts(NULL); }
 
 void gc_init_opts(const gc_options *opts) {

@@ -48,6 +48,10 @@ static gh_thread *stopper; /* the thread that requested the stop */
 static volatile AO_t handshake_fn; /* the handshake in progress */
 
 void thr_unregistered(const char *call) {
+    if (!init_done())
+        gh_fatalf("%s called while goheap is not initialised (before gc_init or after "
+                  "gc_shutdown)",
+                  call);
     gh_fatalf("%s called from a thread that is not registered (call gc_thread_register first)",
               call);
 }
@@ -159,7 +163,8 @@ void gc_thread_unregister(void) {
 void gc_enter_blocking(void) {
     gh_thread *t = thr_current("gc_enter_blocking");
     if (gh_load(&t->status) == THR_BLOCKED)
-        gh_throw("gc_enter_blocking called twice without gc_leave_blocking");
+        gh_throw("gc_enter_blocking called twice without gc_leave_blocking (or the heap was "
+                 "used inside a blocking region)");
     run_handshake(t);
     pthread_mutex_lock(&sched_lock);
     gh_store(&t->status, THR_BLOCKED);

@@ -72,6 +72,8 @@ extern __thread gh_thread *thr_self GCI_TLS_MODEL;
 /* The calling thread's gh_thread, or a fatal error naming `call` when the
  * thread is not registered. */
 GH_NORETURN GH_COLD void thr_unregistered(const char *call);
+/* Is the heap up (between gc_init and gc_shutdown)? init.c; for messages. */
+bool init_done(void);
 GH_INLINE gh_thread *thr_current(const char *call) {
     gh_thread *t = thr_self;
     if (GH_UNLIKELY(t == NULL))
