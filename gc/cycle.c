@@ -235,6 +235,8 @@ static uint64_t mark_termination(void) {
     gh_and(&alloc_hooks, ~(uintptr_t)ALLOC_HOOK_MARKING);
     if (gh_debug.gccheckmark)
         checkmark_verify();
+    if (gh_debug.rootcheck)
+        rootcheck_verify();
 #if GH_DEBUG >= 3
     mheap_verify();
 #endif
@@ -591,7 +593,9 @@ void cycle_init(void) {
     gh_store(&cycles_completed, 0);
     gh_store(&stress_count, 0);
     gh_store(&gc_phase, GC_OFF);
-    gh_store(&alloc_hooks, gh_debug.gccheckmark || gh_debug.invalidptr ? ALLOC_HOOK_TYPES : 0);
+    gh_store(&alloc_hooks, gh_debug.gccheckmark || gh_debug.invalidptr || gh_debug.rootcheck
+                              ? ALLOC_HOOK_TYPES
+                              : 0);
     pacer_state = (pacer){.gogc = gh_env.gogc, .memlimit = gh_env.memlimit};
     pacer_commit(&pacer_state);
     publish_trigger();

@@ -29,6 +29,7 @@
 
 #include <stdlib.h>
 
+#include "env.h"
 #include "lock.h"
 #include "sys.h"
 #include "upcalls.h"
@@ -108,6 +109,8 @@ void thr_register_self(void) {
     if (t == NULL)
         gh_throw("gc_thread_register: out of memory for thread state");
     mcache_init(&t->cache);
+    if (GH_UNLIKELY(gh_debug.rootcheck))
+        rootcheck_thread_init(t);
     t->frame_top = &gci_frame_top;
     t->pthread = pthread_self();
     gci_frame_top = NULL;
@@ -165,6 +168,8 @@ void gc_enter_blocking(void) {
     if (gh_load(&t->status) == THR_BLOCKED)
         gh_throw("gc_enter_blocking called twice without gc_leave_blocking (or the heap was "
                  "used inside a blocking region)");
+    if (GH_UNLIKELY(gh_debug.rootcheck))
+        rootcheck_capture(t);
     run_handshake(t);
     pthread_mutex_lock(&sched_lock);
     gh_store(&t->status, THR_BLOCKED);
@@ -196,6 +201,8 @@ void gci_safepoint_slow(void) {
     }
     if (!stw_requested())
         return;
+    if (GH_UNLIKELY(gh_debug.rootcheck))
+        rootcheck_capture(t);
     pthread_mutex_lock(&sched_lock);
     if (stw_requested() && stopper != t) {
         gh_store(&t->status, THR_STOPPED);
