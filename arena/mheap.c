@@ -35,6 +35,11 @@
  *   I2. page_in_use has exactly the first page of every in-use span set.
  *   I3. pages_inuse equals the sum of npages over in-use spans.
  *
+ * Memcheck (track.h). Pages handed to the page allocator and spans given
+ * back are noaccess to valgrind's memcheck until an allocation describes an
+ * object in them; gc_shutdown frees every live object's block first
+ * (mheap_release_all), so memcheck's block list does not outlive the heap.
+ *
  * Concurrency. Everything here runs under mheap.lock except the readers of
  * spans[] (span_of), which are lock-free: a span is fully initialised before
  * its pages are published in spans[], and its state is set to in-use with a

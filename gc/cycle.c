@@ -20,7 +20,8 @@
  *   3. Mark termination (pause 2). The world is stopped, every thread's
  *      buffers are flushed once more — if that found work, the world
  *      restarts and marking resumes (Go's gcMarkDone loop) — then the
- *      barrier is switched off, checkmark verification runs if asked for,
+ *      barrier is switched off, checkmark verification and the rootcheck
+ *      stack audit (gc/rootcheck.c) run if asked for,
  *      caches are flushed, the mark-bit generation advances, sweepgen += 2
  *      (every span becomes unswept), heap_live becomes the marked bytes and
  *      the pacer sets the next goal and trigger.

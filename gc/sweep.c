@@ -22,6 +22,11 @@
  *   - gc_collect and the next cycle's sweep termination, which finish
  *     whatever is left (sweep_finish).
  *
+ * Under valgrind's memcheck, sweep_span first tells memcheck which objects
+ * die (track_sweep_frees, track.h), so a later use of one is reported.
+ * Sweepers read the new sweepgen with acquire loads: it is what orders this
+ * cycle's mark bits before the sweep that reads them.
+ *
  * Invariant: a span is swept at most once per cycle. Every sweeper claims a
  * span with sweep_claim (CAS of sweepgen h-2 -> h-1; only the owning mcache
  * may claim its own stale span, by plain store, h+1 -> h-1), and only the
