@@ -20,7 +20,8 @@
  *   3. Mark termination (pause 2). The world is stopped, every thread's
  *      buffers are flushed once more — if that found work, the world
  *      restarts and marking resumes (Go's gcMarkDone loop) — then the
- *      barrier is switched off, checkmark verification runs if asked for,
+ *      barrier is switched off, checkmark verification and the rootcheck
+ *      stack audit (gc/rootcheck.c) run if asked for,
  *      caches are flushed, the mark-bit generation advances, sweepgen += 2
  *      (every span becomes unswept), heap_live becomes the marked bytes and
  *      the pacer sets the next goal and trigger.
@@ -180,7 +181,7 @@ static void workers_set_active(bool on) {
 
 /* Waits until every helper worker is idle. */
 static void workers_quiesce(void) {
-    while (gh_load(&markers_busy) != 0)
+    while (gh_load_acquire(&markers_busy) != 0) /* their marks happen before */
         sched_yield();
 }
 
@@ -236,6 +237,8 @@ static uint64_t mark_termination(void) {
     gh_and(&alloc_hooks, ~(uintptr_t)ALLOC_HOOK_MARKING);
     if (gh_debug.gccheckmark)
         checkmark_verify();
+    if (gh_debug.rootcheck)
+        rootcheck_verify();
 #if GH_DEBUG >= 3
     mheap_verify();
 #endif
@@ -245,7 +248,10 @@ static uint64_t mark_termination(void) {
     }
     uint64_t marked = mark_bytes_marked();
     gcbits_next_epoch();
-    gh_store(&mheap_.sweepgen, gh_load(&mheap_.sweepgen) + 2);
+    /* Release: a sweeper that reads the new sweepgen (acquire) sees every
+     * mark bit of this cycle, including spans it pops from lists that no
+     * lock operation touched since marking (TSan found the race). */
+    gh_store_release(&mheap_.sweepgen, gh_load(&mheap_.sweepgen) + 2);
     uint64_t live_before = gh_load(&gstats.heap_live);
     gh_store(&gstats.heap_live, marked);
     pacer_state.gogc = gh_env.gogc;
@@ -476,6 +482,9 @@ enum { WAIT_NONE, WAIT_MARKING, WAIT_DONE };
  * cycle) or has finished marking (WAIT_DONE). */
 static void request_cycle(bool forced, int wait) {
     gh_thread *t = thr_self;
+    if (t != NULL && gh_load(&t->status) == THR_BLOCKED)
+        gh_throw("heap used inside gc_enter_blocking/gc_leave_blocking: a parked thread must "
+                 "not allocate or reach a safepoint until gc_leave_blocking");
     if (wait != WAIT_NONE && t != NULL)
         gc_enter_blocking();
     pthread_mutex_lock(&cycle_lock);
@@ -600,7 +609,9 @@ void cycle_init(void) {
     gh_store(&cycles_completed, 0);
     gh_store(&stress_count, 0);
     gh_store(&gc_phase, GC_OFF);
-    gh_store(&alloc_hooks, gh_debug.gccheckmark || gh_debug.invalidptr ? ALLOC_HOOK_TYPES : 0);
+    gh_store(&alloc_hooks, gh_debug.gccheckmark || gh_debug.invalidptr || gh_debug.rootcheck
+                              ? ALLOC_HOOK_TYPES
+                              : 0);
     pacer_state = (pacer){.gogc = gh_env.gogc, .memlimit = gh_env.memlimit};
     pacer_commit(&pacer_state);
     publish_trigger();

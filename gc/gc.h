@@ -79,6 +79,11 @@ void wb_flush(struct gh_thread *t);
  * checkmarks bitmaps and dies naming any reachable object left unmarked. */
 void checkmark_verify(void);
 
+/* --- rootcheck.c --- */
+/* With the world stopped after mark: reports every allocated, unmarked
+ * object a word of a registered thread's stack points to (rootcheck=1). */
+void rootcheck_verify(void);
+
 /* --- cycle.c --- */
 /* Test-only: called by the collector at named points of a cycle
  * ("mark-drained": marking found no work left, before termination). */

@@ -14,10 +14,9 @@
  */
 #include "work.h"
 
-#include "gc.h"
-
 #include <string.h>
 
+#include "gc.h"
 #include "lock.h"
 #include "sys.h"
 #include "upcalls.h"
@@ -153,7 +152,8 @@ void mark_thread_attach(gh_thread *t) {
 void mark_thread_detach(gh_thread *t) {
     if (t->gcw == NULL)
         return;
-    /* Pointers the barrier saved must still be shaded. */
+    /* Pointers the barrier recorded but nobody shaded yet (a thread leaving
+     * during mark): shade them, or they are lost with the buffer. */
     if (t->wbbuf_next != 0)
         wb_flush(t);
     work_dispose(t->gcw);
