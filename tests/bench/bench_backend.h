@@ -45,8 +45,8 @@
  *   be_enter_blocking()   bracket a call that blocks (pthread_join): goheap's
  *   be_leave_blocking()   stop-the-world would otherwise wait for this thread.
  *
- * Collectors only (markrate.c and pause.c are not built for the malloc
- * backends, which have no collection to measure):
+ * Collector controls (markrate.c and pause.c; no-ops on the malloc backends,
+ * where only pause.c is built, on glibc, as the no-collector floor):
  *
  *   be_set_markers(n)     before be_init: n parallel mark threads
  *                         (GOHEAP_MARKERS, GC_set_markers_count).

@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench_backend.h"
 #include "bench_util.h"
@@ -133,6 +134,7 @@ int main(int argc, char **argv) {
     char name[64];
     snprintf(name, sizeof name, "markrate-%s-%dm", argv[1], markers);
     for (int r = 0; r < REPEAT; r++) {
+        usleep(50000); /* let the previous cycle's gctrace line finish first */
         fprintf(stderr, "BENCH-MARK name=%s live_bytes=%.0f\n", name, live);
         double t = bench_now();
         be_collect();
