@@ -106,3 +106,43 @@ void hb_write_type_in(heap_arena *ha, uintptr_t obj, uintptr_t elemsize, uintptr
     repeat_state st = {type, 0, 0, elem_words, ptr_words, nelem * elem_words};
     write_range(ha, obj, nwords, repeat_bits, &st);
 }
+
+/* Bitmap words of the largest small-object span (10 pages of 1024 words). */
+#define FILL_MAX_WORDS (10 * GH_PAGE_SIZE / GH_PTR_SIZE / 64)
+
+bool hb_fill_span(heap_arena *ha, uintptr_t start, uintptr_t npages, uintptr_t nslots,
+                  uintptr_t slot_words, uint64_t mask) {
+    uintptr_t nbits = npages * GH_PAGE_SIZE / GH_PTR_SIZE;
+    uintptr_t nwords = nbits / 64;
+    if (start - ha->base + npages * GH_PAGE_SIZE > GH_ARENA_BYTES || nwords > FILL_MAX_WORDS)
+        return false;
+    /* Built in a local buffer, then stored: a span starts on a page, so
+     * its bits start on a bitmap word boundary and need no merging. The
+     * pattern repeats every lcm(slot_words, 64) bits, i.e. every
+     * slot_words / gcd(slot_words, 64) words: the slots of the first period
+     * are placed bit by bit, the rest of the buffer copies that period. */
+    uint64_t buf[FILL_MAX_WORDS] = {0};
+    uintptr_t g = slot_words & (uintptr_t) - (intptr_t)slot_words; /* largest power of 2 dividing it */
+    uintptr_t period = slot_words / GH_MIN(g, 64);                 /* words per period */
+    uintptr_t first = period * 64 / slot_words + 1;                /* slots touching period 1 */
+    for (uintptr_t i = 0, pos = 0; i < GH_MIN(first, nslots); i++, pos += slot_words) {
+        uintptr_t w = pos / 64, sh = pos % 64;
+        if (w < nwords)
+            buf[w] |= mask << sh;
+        if (sh != 0 && w + 1 < nwords)
+            buf[w + 1] |= mask >> (64 - sh);
+    }
+    for (uintptr_t w = period; w < nwords; w++)
+        buf[w] = buf[w - period];
+    /* Past the last slot the span's tail is scalar. */
+    uintptr_t end = nslots * slot_words;
+    if (end / 64 < nwords) {
+        buf[end / 64] &= end % 64 ? ~(~(uint64_t)0 << (end % 64)) : 0;
+        for (uintptr_t w = end / 64 + 1; w < nwords; w++)
+            buf[w] = 0;
+    }
+    volatile AO_t *bm = (volatile AO_t *)&ha->bitmap[(start - ha->base) / GH_PTR_SIZE / 64];
+    for (uintptr_t w = 0; w < nwords; w++)
+        AO_store(&bm[w], buf[w]);
+    return true;
+}

@@ -36,6 +36,13 @@ void hb_write_type(uintptr_t obj, uintptr_t elemsize, uintptr_t datasize,
 void hb_write_type_in(struct heap_arena *hint, uintptr_t obj, uintptr_t elemsize,
                       uintptr_t datasize, const struct gc_type *type);
 
+/* Writes `mask` (the pointer bits of one slot, at most 64 words of it)
+ * into every one of the nslots slots of slot_words words of the span of
+ * npages pages at start (scalar elsewhere). Returns false, writing nothing,
+ * if the span straddles two arenas (the caller then writes slot by slot). */
+bool hb_fill_span(heap_arena *ha, uintptr_t start, uintptr_t npages, uintptr_t nslots,
+                  uintptr_t slot_words, uint64_t mask);
+
 /* The 64 bits for the words [w*64, w*64+64) of arena ha, w = word index/64. */
 GH_INLINE uint64_t hb_load_word(const heap_arena *ha, uintptr_t w) {
     return AO_load((const volatile AO_t *)&ha->bitmap[w]);

@@ -312,18 +312,29 @@ static inline uint64_t from_mask(uintptr_t w, uintptr_t from) {
     return ~(uint64_t)0 << (from - w * 64);
 }
 
-void mark_span_free_slots(gh_thread *t, mspan *s) {
-    if (s == &mcache_empty_span || s->alloc_black)
-        return;
+/* Sets (or clears) the mark bits of every slot of s from freeindex on that
+ * alloc_bits says is free; returns how many bits changed. */
+static uintptr_t mark_free_slots(mspan *s, bool set) {
     volatile AO_t *marks = (volatile AO_t *)s->gcmark_bits;
     uintptr_t n = 0, words = GH_DIV_ROUND_UP(s->nelems, 64);
     for (uintptr_t w = s->freeindex / 64; w < words; w++) {
         uint64_t free = ~alloc_word(s, w) & from_mask(w, s->freeindex);
         if (free == 0)
             continue;
-        n += (uintptr_t)__builtin_popcountll(free & ~gh_load(&marks[w]));
-        gh_or(&marks[w], free);
+        uint64_t old = gh_load(&marks[w]);
+        n += (uintptr_t)__builtin_popcountll(set ? free & ~old : free & old);
+        if (set)
+            gh_or(&marks[w], free);
+        else
+            gh_and(&marks[w], ~free);
     }
+    return n;
+}
+
+void mark_span_free_slots(gh_thread *t, mspan *s) {
+    if (s == &mcache_empty_span || s->alloc_black)
+        return;
+    uintptr_t n = mark_free_slots(s, true);
     if (n != 0) {
         arena_set_page_bit(s->arena->page_marks, arena_page_index(s->startaddr));
         t->gcw->bytes_marked += n * s->elemsize;
@@ -335,16 +346,7 @@ void mark_span_unmark_unused(gh_thread *t, mspan *s) {
     if (!s->alloc_black)
         return;
     s->alloc_black = false;
-    volatile AO_t *marks = (volatile AO_t *)s->gcmark_bits;
-    uintptr_t n = 0, words = GH_DIV_ROUND_UP(s->nelems, 64);
-    for (uintptr_t w = s->freeindex / 64; w < words; w++) {
-        uint64_t unused = ~alloc_word(s, w) & from_mask(w, s->freeindex);
-        if (unused == 0)
-            continue;
-        n += (uintptr_t)__builtin_popcountll(unused & gh_load(&marks[w]));
-        gh_and(&marks[w], ~unused);
-    }
-    t->gcw->bytes_marked -= n * s->elemsize;
+    t->gcw->bytes_marked -= mark_free_slots(s, false) * s->elemsize;
 }
 
 void mark_reset_cycle(void) {

@@ -76,7 +76,7 @@ static workbuf *get_empty(void) {
 static void put_full(workbuf *b) { gh_lfstack_push(&work_full, &b->node); }
 static void put_empty(workbuf *b) { gh_lfstack_push(&work_empty, &b->node); }
 
-void work_put(gcwork *w, uintptr_t obj) {
+void work_put_slow(gcwork *w, uintptr_t obj) {
     workbuf *b = w->wbuf1;
     if (GH_UNLIKELY(b == NULL)) {
         b = w->wbuf1 = get_empty();
@@ -93,7 +93,7 @@ void work_put(gcwork *w, uintptr_t obj) {
     b->obj[b->nobj++] = obj;
 }
 
-uintptr_t work_tryget(gcwork *w) {
+uintptr_t work_tryget_slow(gcwork *w) {
     workbuf *b = w->wbuf1;
     if (GH_UNLIKELY(b == NULL)) {
         b = w->wbuf1 = get_empty();

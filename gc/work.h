@@ -37,9 +37,27 @@ typedef struct gcwork {
 void work_init(void);
 void work_release_all(void);
 
-void work_put(gcwork *w, uintptr_t obj);
+/* Slow paths of work_put/work_tryget: buffer swaps and global traffic. */
+void work_put_slow(gcwork *w, uintptr_t obj);
+uintptr_t work_tryget_slow(gcwork *w);
+
+/* Queues a grey object: an inline store into wbuf1 unless it is full. */
+GH_INLINE void work_put(gcwork *w, uintptr_t obj) {
+    workbuf *b = w->wbuf1;
+    if (GH_LIKELY(b != NULL && b->nobj < WORKBUF_OBJS)) {
+        b->obj[b->nobj++] = obj;
+        return;
+    }
+    work_put_slow(w, obj);
+}
+
 /* A grey object from w, or from the global queue; 0 if both are empty. */
-uintptr_t work_tryget(gcwork *w);
+GH_INLINE uintptr_t work_tryget(gcwork *w) {
+    workbuf *b = w->wbuf1;
+    if (GH_LIKELY(b != NULL && b->nobj > 0))
+        return b->obj[--b->nobj];
+    return work_tryget_slow(w);
+}
 /* Moves w's buffers to the global lists and its counters to the totals. */
 void work_dispose(gcwork *w);
 bool work_global_empty(void);

@@ -90,9 +90,21 @@ static GH_NOINLINE void write_heap_bits(mspan *s, uintptr_t x, uintptr_t size,
                   type->name ? type->name : "?", type->size, type->ptrdata);
     bool single = size / type->size == 1;
     if (s->bits_type == NULL && single) {
-        for (uintptr_t i = 0; i < s->nelems; i++)
-            hb_write_type_in(s->arena, s->startaddr + i * s->elemsize, s->elemsize, type->size,
-                             type);
+        uintptr_t ptr_words = GH_DIV_ROUND_UP(type->ptrdata, GH_PTR_SIZE);
+        bool filled = false;
+        if (ptr_words <= 64) {
+            uint64_t mask = 0;
+            for (uintptr_t b = 0; b < (ptr_words + 7) / 8; b++)
+                mask |= (uint64_t)type->gcdata[b] << (8 * b);
+            if (ptr_words < 64)
+                mask &= ((uint64_t)1 << ptr_words) - 1;
+            filled = hb_fill_span(s->arena, s->startaddr, s->npages, s->nelems,
+                                  s->elemsize / GH_PTR_SIZE, mask);
+        }
+        if (!filled)
+            for (uintptr_t i = 0; i < s->nelems; i++)
+                hb_write_type_in(s->arena, s->startaddr + i * s->elemsize, s->elemsize,
+                                 type->size, type);
         s->bits_type = type;
         return;
     }
@@ -100,19 +112,27 @@ static GH_NOINLINE void write_heap_bits(mspan *s, uintptr_t x, uintptr_t size,
     s->bits_type = SPAN_BITS_MIXED;
 }
 
-/* Clears an object about to be handed out. The small classes (most
- * objects) are cleared with inline stores of a constant size instead of a
- * memset call. */
-static inline void clear_object(void *x, uintptr_t n) {
+/* Clears an object of a class of at most 64 bytes (8, 16, 24, 32, 48 or
+ * 64) with plain stores: no memset call, which would make the fast path
+ * save registers. Larger objects are cleared by memset in alloc_finish_clear
+ * or mallocgc. */
+static inline void clear_small(void *x, uintptr_t n) {
+    uint64_t *p = x;
     switch (n) {
-    case 8: __builtin_memset(x, 0, 8); return;
-    case 16: __builtin_memset(x, 0, 16); return;
-    case 24: __builtin_memset(x, 0, 24); return;
-    case 32: __builtin_memset(x, 0, 32); return;
-    case 48: __builtin_memset(x, 0, 48); return;
-    case 64: __builtin_memset(x, 0, 64); return;
-    default: memset(x, 0, n); return;
+    case 64: p[7] = 0; p[6] = 0; /* fall through */
+    case 48: p[5] = 0; p[4] = 0; /* fall through */
+    case 32: p[3] = 0; /* fall through */
+    case 24: p[2] = 0; /* fall through */
+    case 16: p[1] = 0; /* fall through */
+    default: p[0] = 0;
     }
+}
+
+static inline void clear_object(void *x, uintptr_t n) {
+    if (n <= 64)
+        clear_small(x, n);
+    else
+        memset(x, 0, n);
 }
 
 /* The address every zero-byte allocation returns. */
@@ -212,8 +232,10 @@ static GH_NOINLINE void *alloc_large(size_t size, const gc_type *type, bool nosc
     return x;
 }
 
-static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bool may_fail,
-                             const char *call) {
+/* The general allocation path: every size, every case. alloc_fast below
+ * handles the common cases inline and falls back here. */
+static GH_NOINLINE void *mallocgc(size_t size, const gc_type *type, bool needzero, bool may_fail,
+                                  const char *call) {
     gh_thread *t = thr_current(call);
     if (GH_UNLIKELY(size == 0))
         return &zerobase;
@@ -273,12 +295,80 @@ static inline void *mallocgc(size_t size, const gc_type *type, bool needzero, bo
     return (void *)x;
 }
 
-void *gc_alloc(size_t size, const gc_type *type) {
-    return mallocgc(size, type, true, false, "gc_alloc");
+/* The rare work after a fast-path allocation: a type new to the span's
+ * heap bits, allocation hooks, a profile sample. */
+static GH_NOINLINE void *alloc_finish(gh_thread *t, mspan *s, uintptr_t x, size_t size,
+                                      const gc_type *type, const char *call) {
+    mcache *c = &t->cache;
+    if (type != NULL && type->ptrdata != 0 && s->bits_type != type)
+        write_heap_bits(s, x, size, type, call);
+    uintptr_t hooks = gh_load(&alloc_hooks);
+    if (hooks && (hooks != ALLOC_HOOK_MARKING || !s->alloc_black))
+        run_alloc_hooks(t, s, x, type);
+    if (c->next_sample < 0)
+        profile_sample(c, s, x, s->elemsize);
+    return (void *)x;
 }
 
+/* alloc_finish for an object that must first be cleared (memset is a call:
+ * kept out of the fast path). */
+static GH_NOINLINE void *alloc_finish_clear(gh_thread *t, mspan *s, uintptr_t x, size_t size,
+                                            const gc_type *type, const char *call) {
+    memset((void *)x, 0, s->elemsize);
+    return alloc_finish(t, s, x, size, type, call);
+}
+
+/*
+ * The fast path, inlined into gc_alloc and gc_try_alloc: a registered
+ * thread allocating a small object (<= 1016 bytes) from its cached span,
+ * or a tiny object into its current block. No lock, no atomic, no call; a
+ * single combined test sends the rare follow-up work (new heap-bit type,
+ * hooks, profiling) to alloc_finish. Everything else — refills, large
+ * objects, errors — goes to mallocgc, which handles every case again.
+ */
+static inline __attribute__((always_inline)) void *alloc_fast(size_t size, const gc_type *type,
+                                                              bool may_fail, const char *call) {
+    gh_thread *t = thr_self;
+    bool noscan = type == NULL || type->ptrdata == 0;
+    if (GH_UNLIKELY(t == NULL || size - 1 >= SC_SMALL_SIZE_MAX - 8))
+        return mallocgc(size, type, true, may_fail, call);
+    mcache *c = &t->cache;
+    if (noscan && size < GH_TINY_SIZE) {
+        void *p = tiny_alloc(c, size);
+        if (GH_LIKELY(p != NULL))
+            return p;
+        return mallocgc(size, type, true, may_fail, call);
+    }
+    span_class spc = sc_make_span_class(sc_size_to_class8[(size + 7) >> 3], noscan);
+    mspan *s = c->alloc[spc];
+    uint64_t cache = s->alloc_cache;
+    if (GH_UNLIKELY(cache == 0))
+        return mallocgc(size, type, true, may_fail, call);
+    unsigned tz = (unsigned)__builtin_ctzll(cache);
+    uintptr_t result = s->freeindex + tz, next = result + 1;
+    if (GH_UNLIKELY(result >= s->nelems || (next % 64 == 0 && next != s->nelems)))
+        return mallocgc(size, type, true, may_fail, call);
+    s->alloc_cache = (cache >> tz) >> 1;
+    s->freeindex = next;
+    s->alloc_count++;
+    uintptr_t x = s->startaddr + result * s->elemsize;
+    c->next_sample -= (int64_t)s->elemsize;
+    /* Every call below is a tail call, so the fast path saves no register. */
+    if (s->needzero) {
+        if (s->elemsize > 64)
+            return alloc_finish_clear(t, s, x, size, type, call);
+        clear_small((void *)x, s->elemsize);
+    }
+    if (GH_UNLIKELY((!noscan && s->bits_type != type) | (gh_load(&alloc_hooks) != 0) |
+                    (c->next_sample < 0)))
+        return alloc_finish(t, s, x, size, type, call);
+    return (void *)x;
+}
+
+void *gc_alloc(size_t size, const gc_type *type) { return alloc_fast(size, type, false, "gc_alloc"); }
+
 void *gc_try_alloc(size_t size, const gc_type *type) {
-    return mallocgc(size, type, true, true, "gc_try_alloc");
+    return alloc_fast(size, type, true, "gc_try_alloc");
 }
 
 void *gc_mallocgc(size_t size, const gc_type *type, bool needzero) {

@@ -199,6 +199,32 @@ START_TEST(test_malloc_tiny_packs) {
 }
 END_TEST
 
+/* hb_fill_span (a fresh span's bits written for its first type in one
+ * pass, repeating a period of lcm(slot, 64) bits) against the definition,
+ * for every size class and several masks, including masks reaching the
+ * end of a 64-word slot and slots that straddle bitmap words. */
+START_TEST(test_malloc_fill_span_every_class) {
+    for (unsigned sc = 1; sc < SC_NUM_SIZE_CLASSES; sc++) {
+        mspan *s = mheap_alloc_span(sc_class_to_npages[sc], sc_make_span_class(sc, 0));
+        ck_assert_ptr_nonnull(s);
+        uintptr_t k = s->elemsize / 8;
+        const uint64_t masks[] = {1, 0x5, ~(uint64_t)0, 0x8000000000000001ull};
+        for (size_t m = 0; m < sizeof masks / sizeof masks[0]; m++) {
+            uint64_t mask = k < 64 ? masks[m] & (((uint64_t)1 << k) - 1) : masks[m];
+            if (!hb_fill_span(s->arena, s->startaddr, s->npages, s->nelems, k, mask))
+                continue; /* straddles arenas: the caller falls back */
+            for (uintptr_t w = 0; w < s->npages * GH_PAGE_SIZE / 8; w++) {
+                uintptr_t slot = w / k, off = w % k;
+                bool want = slot < s->nelems && off < 64 && ((mask >> off) & 1);
+                if (hb_is_pointer(s->startaddr + w * 8) != want)
+                    ck_abort_msg("class %u, mask %#llx: word %lu is wrong", sc,
+                                 (unsigned long long)mask, (unsigned long)w);
+            }
+        }
+    }
+}
+END_TEST
+
 /* Checks the bitmap of object p (slot of `elemsize` bytes) holding `size`
  * bytes of type t: whole elements repeat the mask; a partial last element
  * and the slot's tail are scalar. */
@@ -389,6 +415,7 @@ static Suite *malloc_suite(bool fork) {
     TCase *sizes = tcase_create("sizes");
     tcase_add_checked_fixture(sizes, harness_setup, harness_teardown);
     tcase_add_test(sizes, test_malloc_every_size_noscan);
+    tcase_add_test(sizes, test_malloc_fill_span_every_class);
     tcase_add_test(sizes, test_malloc_every_size_scan);
     tcase_add_test(sizes, test_malloc_zero_size);
     tcase_add_test(sizes, test_malloc_tiny_packs);
