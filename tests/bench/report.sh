@@ -7,7 +7,8 @@
 #   SKIP_RUN=1 tests/bench/report.sh BUILD_DIR # only re-make the tables and
 #                                              # plots from the last run
 #
-# Environment as for run.sh (REPS default 5, PAUSE_REPS 3, SYSTEMS, ...).
+# Environment as for run.sh (REPS default 5, PAUSE_REPS 3, SYSTEMS, APPEND,
+# ...); WORKLOADS (default: all) lists the workloads to run.
 # Writes BUILD_DIR/tests/bench/bench-tables.txt (run.sh's output),
 # docs/images/perf-pauses.png and perf-heap.png (plot.sh), and replaces the
 # text between the "BEGIN GENERATED" and "END GENERATED" markers of
@@ -15,7 +16,7 @@
 # table per measurement (summary.awk). The prose around the markers —
 # targets and what the numbers mean — is written by hand from these tables.
 set -eu
-[ $# -eq 1 ] && [ -d "$1" ] || { sed -n '2,16s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+[ $# -eq 1 ] && [ -d "$1" ] || { sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 src=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$src/../.." && pwd)
 build=$(cd "$1" && pwd)
@@ -25,8 +26,9 @@ doc=$top/docs/performance.md
 if [ -z "${SKIP_RUN:-}" ]; then
     ninja -C "$build" -j2 >/dev/null
     export REPS=${REPS:-5} PAUSE_REPS=${PAUSE_REPS:-3}
-    rm -rf "$dir/traces"
-    "$src/run.sh" -d "$dir" | tee "$dir/bench-tables.txt"
+    [ -n "${APPEND:-}" ] || rm -rf "$dir/traces"
+    # shellcheck disable=SC2086 # a list of workloads
+    "$src/run.sh" -d "$dir" ${WORKLOADS:-} | tee "$dir/bench-tables.txt"
 fi
 "$src/plot.sh" "$dir" "$top/docs/images"
 

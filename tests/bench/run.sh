@@ -15,7 +15,8 @@
 # glibc mimalloc go"), TIMEOUT (seconds per run, default 900), PAUSE_SECONDS
 # (default 10), PAUSE_LIVE_MB (default 1024), PAUSE_REPS (repetitions of
 # pause, default 3), TOYVM_DIR (default DIR/../../examples/toyvm),
-# TOYVM_PROGRAM (default toyvm/binary_trees.scm).
+# TOYVM_PROGRAM (default toyvm/binary_trees.scm), APPEND (set: add to the
+# last run's results instead of starting afresh).
 #
 # Why interleaved: the development machine has two shared, noisy cores, so an
 # absolute time means little and drifts over minutes. Each repetition runs
@@ -37,7 +38,7 @@
 set -eu
 
 usage() {
-    sed -n '2,20s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,21s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 
@@ -136,7 +137,7 @@ command_for() {
 
 mkdir -p "$dir/traces"
 results=$dir/bench-results.txt
-: >"$results"
+[ -n "${APPEND:-}" ] || : >"$results"
 out=$dir/bench-run.out
 err=$dir/bench-run.err
 failed=0

@@ -235,9 +235,15 @@ type pnode struct {
 	a, b, c uintptr
 }
 
+// blob is pause.c's 256-byte short-lived object: a pointer and 31 words.
+type blob struct {
+	p unsafe.Pointer
+	w [31]uintptr
+}
+
 var (
 	heads     [nLists]*pnode
-	pauseRoot [pauseRing]*pnode
+	pauseRoot [pauseRing]*blob
 )
 
 // quantile sorts v and returns its q-quantile (nearest rank).
@@ -297,9 +303,11 @@ func pause(args []string) {
 	i := 0
 	for {
 		for k := 0; k < checkEvery; k, i = k+1, i+1 {
-			n := &pnode{a: uintptr(i)}
-			pauseRoot[i&(pauseRing-1)] = n
+			b := new(blob)
+			b.w[0] = uintptr(i)
+			pauseRoot[i&(pauseRing-1)] = b
 			if i%spliceEvery == 0 {
+				n := &pnode{a: uintptr(i)}
 				l := (i / spliceEvery) % nLists
 				n.next = heads[l].next
 				heads[l] = n
