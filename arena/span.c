@@ -13,18 +13,27 @@ void span_refill_alloc_cache(mspan *s, uintptr_t from) {
     GH_ASSERT_INTERNAL(from % 64 == 0);
     uint64_t w;
     memcpy(&w, s->alloc_bits + from / 8, sizeof w);
-    s->alloc_cache = ~w;
+    uint64_t cache = ~w;
+    if (s->nelems - from < 64)
+        cache &= ~(~(uint64_t)0 << (s->nelems - from));
+    s->alloc_cache = cache;
 }
 
 uintptr_t span_next_free_index(mspan *s) {
     uintptr_t idx = s->freeindex;
     uintptr_t n = s->nelems;
-    if (idx == n)
+    if (idx >= n)
         return n;
     uint64_t cache = s->alloc_cache;
-    unsigned tz = cache ? (unsigned)__builtin_ctzll(cache) : 64;
-    while (tz == 64) {
-        /* The rest of this 64-object window is allocated: move to the next. */
+    /* An empty cache with freeindex on a window boundary means that
+     * window was never loaded (the fast path took the previous window's
+     * last object): load it before moving on. */
+    if (cache == 0 && idx % 64 == 0) {
+        span_refill_alloc_cache(s, idx);
+        cache = s->alloc_cache;
+    }
+    while (cache == 0) {
+        /* The rest of this window is allocated: move to the next. */
         idx = (idx + 64) & ~(uintptr_t)63;
         if (idx >= n) {
             s->freeindex = n;
@@ -32,20 +41,13 @@ uintptr_t span_next_free_index(mspan *s) {
         }
         span_refill_alloc_cache(s, idx);
         cache = s->alloc_cache;
-        tz = cache ? (unsigned)__builtin_ctzll(cache) : 64;
     }
+    unsigned tz = (unsigned)__builtin_ctzll(cache);
     uintptr_t result = idx + tz;
-    if (result >= n) {
-        s->freeindex = n;
-        return n;
-    }
-    /* Consume the object: the cache drops its bit, and moves to the next
-     * window when this was the window's last object. */
-    s->alloc_cache = tz + 1 == 64 ? 0 : cache >> (tz + 1);
-    uintptr_t next = result + 1;
-    if (next % 64 == 0 && next != n)
-        span_refill_alloc_cache(s, next);
-    s->freeindex = next;
+    GH_ASSERT_INTERNAL(result < n);
+    /* Consume the object. */
+    s->alloc_cache = (cache >> tz) >> 1;
+    s->freeindex = result + 1;
     return result;
 }
 
@@ -73,6 +75,29 @@ void span_init_class(mspan *s, span_class spc) {
     s->alloc_count = 0;
     s->alloc_bits = gcbits_new(s->nelems);
     s->gcmark_bits = gcbits_new(s->nelems);
-    s->alloc_cache = ~(uint64_t)0;
     s->specials = NULL;
+    span_refill_alloc_cache(s, 0);
+}
+
+void span_clear_free_slots(mspan *s) {
+    uintptr_t words = GH_DIV_ROUND_UP(s->nelems, 64);
+    for (uintptr_t w = s->freeindex / 64; w < words; w++) {
+        uint64_t alloc;
+        memcpy(&alloc, s->alloc_bits + w * 8, sizeof alloc);
+        uint64_t free = ~alloc;
+        uintptr_t lo = w * 64;
+        if (s->freeindex > lo)
+            free &= ~(uint64_t)0 << (s->freeindex - lo);
+        if (s->nelems - lo < 64)
+            free &= ~(~(uint64_t)0 << (s->nelems - lo));
+        /* Clear each run of free slots with one memset. */
+        while (free != 0) {
+            unsigned first = (unsigned)__builtin_ctzll(free);
+            uint64_t rest = free >> first;
+            unsigned len = ~rest == 0 ? 64 - first : (unsigned)__builtin_ctzll(~rest);
+            memset((void *)(s->startaddr + (lo + first) * s->elemsize), 0, len * s->elemsize);
+            free &= len + first >= 64 ? 0 : ~(uint64_t)0 << (first + len);
+        }
+    }
+    s->needzero = false;
 }

@@ -128,7 +128,8 @@ GH_INLINE bool span_is_marked(const mspan *s, uintptr_t i) {
 GH_INLINE size_t span_bitmap_bytes(uintptr_t nelems) { return GH_ALIGN_UP(GH_DIV_ROUND_UP(nelems, 8), 8); }
 
 /* Loads alloc_cache from alloc_bits for the 64 objects starting at object
- * index `from` (a multiple of 64). */
+ * index `from` (a multiple of 64): a set bit for each free object, none
+ * for indices at or past nelems. */
 void span_refill_alloc_cache(mspan *s, uintptr_t from);
 
 /* Takes the next free object at or after freeindex and returns its index
@@ -137,21 +138,19 @@ void span_refill_alloc_cache(mspan *s, uintptr_t from);
 uintptr_t span_next_free_index(mspan *s);
 
 /* Fast path: the next free object via alloc_cache, or 0 if the cache is
- * exhausted (the caller then uses span_next_free_index). No lock, no atomic.
- * Go: nextFreeFast */
+ * empty (the caller then uses span_next_free_index). No lock, no atomic.
+ * Bits past nelems are never set in the cache (span_refill_alloc_cache), so
+ * a set bit is always a real object; and taking the last object of a
+ * 64-object window leaves the cache empty with freeindex on the next
+ * window, which the slow path loads. Go: nextFreeFast */
 GH_INLINE uintptr_t span_next_free_fast(mspan *s) {
     uint64_t cache = s->alloc_cache;
     if (cache == 0)
         return 0;
     unsigned tz = (unsigned)__builtin_ctzll(cache);
     uintptr_t result = s->freeindex + tz;
-    if (result >= s->nelems)
-        return 0;
-    uintptr_t next = result + 1;
-    if (next % 64 == 0 && next != s->nelems)
-        return 0; /* the cache must be refilled: take the slow path */
-    s->alloc_cache = tz + 1 == 64 ? 0 : cache >> (tz + 1);
-    s->freeindex = next;
+    s->alloc_cache = (cache >> tz) >> 1;
+    s->freeindex = result + 1;
     s->alloc_count++;
     return s->startaddr + result * s->elemsize;
 }
@@ -159,6 +158,12 @@ GH_INLINE uintptr_t span_next_free_fast(mspan *s) {
 /* Number of allocated objects according to alloc_bits (for sweeping and
  * verification). */
 uintptr_t span_count_alloc(const mspan *s);
+
+/* Clears every free slot from freeindex on and marks the span as needing
+ * no clearing: a span entering a thread's cache is cleared in bulk (a few
+ * wide memsets) so that allocating from it clears nothing. The caller owns
+ * the span. */
+void span_clear_free_slots(mspan *s);
 
 /* Sets up a fresh in-use span of span class spc over its pages: elemsize,
  * nelems, division magic, zeroed alloc and mark bits. */

@@ -46,8 +46,9 @@ void mark_drain(struct gcwork *w);
  * scan work done. */
 int64_t mark_drain_n(struct gcwork *w, int64_t budget);
 void mark_assist_start_cycle(uint64_t scan_expected, uint64_t heap_goal);
-/* Parks the calling mutator until the mark phase ends; wakes them all. */
-void mark_assist_park(void);
+/* Parks the calling mutator until the mark phase ends or the background
+ * markers have done `debt` more scan work; mark_assist_release wakes all. */
+void mark_assist_park(uint64_t debt);
 void mark_assist_release(void);
 extern volatile AO_t assist_work_total;
 /* Thread CPU time spent in mark assists since gc_init, ns (for the GC CPU

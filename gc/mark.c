@@ -47,6 +47,12 @@
 volatile AO_t gc_phase;
 volatile AO_t assist_work_total; /* scan work done by assists this cycle */
 
+/* Most scan work one assist does: at roughly 1 GB/s of marking, about a
+ * millisecond, the longest an allocation should stall for a single assist. */
+#define ASSIST_MAX_WORK ((int64_t)1 << 20)
+/* How much scan work a marker accumulates before publishing it. */
+#define SCAN_FLUSH_BYTES ((int64_t)256 << 10)
+
 /* Large objects are scanned in pieces of this size (Go's maxObletBytes). */
 #define OBLET_BYTES ((uintptr_t)128 << 10)
 
@@ -123,6 +129,11 @@ static void scan_object(gcwork *w, uintptr_t b) {
     scan_ctx ctx = {w, obj};
     hb_for_each_pointer(b, n, shade_slot, &ctx);
     w->scan_work += (int64_t)n;
+    /* Publish progress now and then: parked assists wait for it. */
+    if (w->scan_work >= SCAN_FLUSH_BYTES) {
+        gh_xadd(&work_scan_done, (uintptr_t)w->scan_work);
+        w->scan_work = 0;
+    }
 }
 
 /* Objects in flight between being taken from the queue and being scanned.
@@ -210,6 +221,11 @@ void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
         return;
     double wpb = assist_work_per_byte();
     int64_t owed = (int64_t)((double)-t->assist_credit * wpb) + 1;
+    /* One assist does a bounded amount of work, so that no allocation
+     * stalls for long; any remainder stays owed and is paid at the
+     * thread's next refill. */
+    if (owed > ASSIST_MAX_WORK)
+        owed = ASSIST_MAX_WORK;
     uint64_t cpu0 = thread_cpu_now();
     int64_t done = mark_drain_n(t->gcw, owed);
     gh_xadd(&assist_cpu_ns, (uintptr_t)(thread_cpu_now() - cpu0));
@@ -224,7 +240,7 @@ void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
          * than grow the heap further (Go parks such goroutines on its
          * assist queue). */
         if (gh_load(&gstats.heap_live) >= gh_load(&assist_heap_goal))
-            mark_assist_park();
+            mark_assist_park((uint64_t)(-t->assist_credit * wpb));
         t->assist_credit = 0;
     }
 }
@@ -232,11 +248,23 @@ void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
 static pthread_mutex_t assist_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t assist_cv = PTHREAD_COND_INITIALIZER;
 
-void mark_assist_park(void) {
+void mark_assist_park(uint64_t debt) {
+    uint64_t target = gh_load(&work_scan_done) + debt;
     gc_enter_blocking();
     pthread_mutex_lock(&assist_lock);
-    while (gh_load(&gc_phase) == GC_MARK)
-        pthread_cond_wait(&assist_cv, &assist_lock);
+    /* Until the mark ends, or the background workers have done the
+     * thread's debt in scan work (they publish progress every
+     * SCAN_FLUSH_BYTES); checked every millisecond. */
+    while (gh_load(&gc_phase) == GC_MARK && gh_load(&work_scan_done) < target) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&assist_cv, &assist_lock, &ts);
+    }
     pthread_mutex_unlock(&assist_lock);
     gc_leave_blocking();
 }

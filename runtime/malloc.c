@@ -112,29 +112,6 @@ static GH_NOINLINE void write_heap_bits(mspan *s, uintptr_t x, uintptr_t size,
     s->bits_type = SPAN_BITS_MIXED;
 }
 
-/* Clears an object of a class of at most 64 bytes (8, 16, 24, 32, 48 or
- * 64) with plain stores: no memset call, which would make the fast path
- * save registers. Larger objects are cleared by memset in alloc_finish_clear
- * or mallocgc. */
-static inline void clear_small(void *x, uintptr_t n) {
-    uint64_t *p = x;
-    switch (n) {
-    case 64: p[7] = 0; p[6] = 0; /* fall through */
-    case 48: p[5] = 0; p[4] = 0; /* fall through */
-    case 32: p[3] = 0; /* fall through */
-    case 24: p[2] = 0; /* fall through */
-    case 16: p[1] = 0; /* fall through */
-    default: p[0] = 0;
-    }
-}
-
-static inline void clear_object(void *x, uintptr_t n) {
-    if (n <= 64)
-        clear_small(x, n);
-    else
-        memset(x, 0, n);
-}
-
 /* The address every zero-byte allocation returns. */
 static uint64_t zerobase;
 
@@ -260,8 +237,7 @@ static GH_NOINLINE void *mallocgc(size_t size, const gc_type *type, bool needzer
         x = span_next_free_fast(s);
         if (x == 0 && (x = next_free_slow(c, spc, &s)) == 0)
             return alloc_failed(may_fail, call, size, "out of memory (the heap could not grow)");
-        if (s->needzero)
-            clear_object((void *)x, GH_TINY_SIZE);
+        GH_ASSERT_INTERNAL(!s->needzero); /* cleared when cached */
         /* Keep the block whose free tail is larger. */
         if (size < c->tiny_offset || c->tiny == 0) {
             c->tiny = x;
@@ -279,8 +255,8 @@ static GH_NOINLINE void *mallocgc(size_t size, const gc_type *type, bool needzer
         if (x == 0)
             return alloc_failed(may_fail, call, size, "out of memory (the heap could not grow)");
     }
-    if (needzero && s->needzero)
-        clear_object((void *)x, s->elemsize);
+    /* Cached spans hold only cleared free slots (span_clear_free_slots). */
+    GH_ASSERT_INTERNAL(!s->needzero);
     /* A type already describing the span's bits was validated when it was
      * first written; only a new one is checked (write_heap_bits). */
     if (!noscan && s->bits_type != type)
@@ -310,14 +286,6 @@ static GH_NOINLINE void *alloc_finish(gh_thread *t, mspan *s, uintptr_t x, size_
     return (void *)x;
 }
 
-/* alloc_finish for an object that must first be cleared (memset is a call:
- * kept out of the fast path). */
-static GH_NOINLINE void *alloc_finish_clear(gh_thread *t, mspan *s, uintptr_t x, size_t size,
-                                            const gc_type *type, const char *call) {
-    memset((void *)x, 0, s->elemsize);
-    return alloc_finish(t, s, x, size, type, call);
-}
-
 /*
  * The fast path, inlined into gc_alloc and gc_try_alloc: a registered
  * thread allocating a small object (<= 1016 bytes) from its cached span,
@@ -344,21 +312,18 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t size, const
     uint64_t cache = s->alloc_cache;
     if (GH_UNLIKELY(cache == 0))
         return mallocgc(size, type, true, may_fail, call);
+    /* span_next_free_fast, inline: a set bit is always a real object. */
     unsigned tz = (unsigned)__builtin_ctzll(cache);
-    uintptr_t result = s->freeindex + tz, next = result + 1;
-    if (GH_UNLIKELY(result >= s->nelems || (next % 64 == 0 && next != s->nelems)))
-        return mallocgc(size, type, true, may_fail, call);
+    uintptr_t result = s->freeindex + tz;
     s->alloc_cache = (cache >> tz) >> 1;
-    s->freeindex = next;
+    s->freeindex = result + 1;
     s->alloc_count++;
     uintptr_t x = s->startaddr + result * s->elemsize;
     c->next_sample -= (int64_t)s->elemsize;
-    /* Every call below is a tail call, so the fast path saves no register. */
-    if (s->needzero) {
-        if (s->elemsize > 64)
-            return alloc_finish_clear(t, s, x, size, type, call);
-        clear_small((void *)x, s->elemsize);
-    }
+    /* No clearing: a span is cleared in bulk when it enters the cache
+     * (span_clear_free_slots). The only call below is a tail call, so the
+     * fast path saves no register. */
+    GH_ASSERT_INTERNAL(!s->needzero);
     if (GH_UNLIKELY((!noscan && s->bits_type != type) | (gh_load(&alloc_hooks) != 0) |
                     (c->next_sample < 0)))
         return alloc_finish(t, s, x, size, type, call);

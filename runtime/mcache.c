@@ -60,6 +60,8 @@ bool mcache_refill(mcache *c, span_class spc) {
     if (s == NULL)
         return false;
     account_cached(s, 1);
+    if (s->needzero)
+        span_clear_free_slots(s);
     /* Cached and swept: the sweeper leaves it alone this cycle. */
     gh_store(&s->sweepgen, gh_load(&mheap_.sweepgen) + 3);
     c->alloc[spc] = s;
