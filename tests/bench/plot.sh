@@ -13,7 +13,8 @@
 #                  the machine's own floor with no collector.
 # perf-heap.png    heap size over time from the gctrace of the first pause
 #                  run, goheap vs Go: heap at the start of each cycle (X of
-#                  X->Y->Z) and live heap after marking (Z).
+#                  X->Y->Z) at its start time, heap at the end of marking (Y)
+#                  and bytes marked (Z) at its end time.
 set -eu
 
 [ $# -eq 2 ] && [ -d "$1/traces" ] || {
@@ -44,10 +45,13 @@ for s in goheap go; do cdf "$tmp/stw-$s.raw" >"$tmp/stw-$s.dat"; done
 for s in bdwgc bdwgc-incr; do cdf "$traces"/pause-$s-*.stw >"$tmp/stw-$s.dat"; done
 for s in goheap go bdwgc bdwgc-incr glibc; do ccdf "$traces"/pause-$s-*.stalls >"$tmp/stall-$s.dat"; done
 
-# Heap over time: "@Ts" and "X->Y->Z MB" of each cycle of the first run.
+# Heap over time, from each cycle of the first run: start time T (@Ts),
+# end of mark termination T + (a+b+c) ms, and X->Y->Z MB: columns
+# "T X T_end Y Z".
 heap() {
     [ -f "$1" ] || return 0
-    sed -n 's/^gc [0-9]* @\([0-9.]*\)s .* \([0-9]*\)->\([0-9]*\)->\([0-9]*\) MB, \([0-9]*\) MB goal.*/\1 \2 \4 \5/p' "$1"
+    sed -n 's/^gc [0-9]* @\([0-9.]*\)s [0-9]*%: \([0-9.]*\)+\([0-9.]*\)+\([0-9.]*\) ms clock.* \([0-9]*\)->\([0-9]*\)->\([0-9]*\) MB, .*/\1 \2 \3 \4 \5 \6 \7/p' "$1" |
+        awk '{ print $1, $5, $1 + ($2 + $3 + $4) / 1000, $6, $7 }'
 }
 heap "$traces/pause-goheap-1.trace" >"$tmp/heap-goheap.dat"
 heap "$traces/pause-go-1.trace" >"$tmp/heap-go.dat"
@@ -81,18 +85,21 @@ set title "Mutator stalls (complementary CDF)"
 plot ${stallplots%, }
 unset multiplot
 
-set terminal pngcairo size 1000,560 font "DejaVu Sans,12"
+set terminal pngcairo size 1000,560 font "DejaVu Sans,12" noenhanced
 set output '$out/perf-heap.png'
 unset logscale
 set grid
 set key top left
-set xlabel "seconds since start (gctrace @T)"
+set xlabel "seconds since start (gctrace @T; a cycle's mark ends at @T + a+b+c)"
 set ylabel "MiB"
+set xrange [0:*]
 set yrange [0:*]
-set title "Heap over time in the pause workload (first run): heap at cycle start and live heap after marking"
-plot '$tmp/heap-goheap.dat' using 1:2 with linespoints lw 2 pt 7 lc rgb "#1f77b4" title 'goheap heap at cycle start', \
-     '$tmp/heap-goheap.dat' using 1:3 with linespoints lw 2 pt 5 dt 2 lc rgb "#1f77b4" title 'goheap live (marked)', \
-     '$tmp/heap-go.dat' using 1:2 with linespoints lw 2 pt 7 lc rgb "#2ca02c" title 'Go heap at cycle start', \
-     '$tmp/heap-go.dat' using 1:3 with linespoints lw 2 pt 5 dt 2 lc rgb "#2ca02c" title 'Go live (marked)'
+set title "pause workload, first run: heap at cycle start (X), at mark end (Y), marked (Z)"
+plot '$tmp/heap-goheap.dat' using 1:2 with linespoints lw 2 pt 7 lc rgb "#1f77b4" title 'goheap X: heap at cycle start', \
+     '$tmp/heap-goheap.dat' using 3:4 with points pt 9 ps 1.5 lc rgb "#1f77b4" title 'goheap Y: heap at mark end', \
+     '$tmp/heap-goheap.dat' using 3:5 with points pt 4 ps 1.5 lc rgb "#1f77b4" title 'goheap Z: marked', \
+     '$tmp/heap-go.dat' using 1:2 with linespoints lw 2 pt 7 lc rgb "#2ca02c" title 'Go X: heap at cycle start', \
+     '$tmp/heap-go.dat' using 3:4 with points pt 9 ps 1.5 lc rgb "#2ca02c" title 'Go Y: heap at mark end', \
+     '$tmp/heap-go.dat' using 3:5 with points pt 4 ps 1.5 lc rgb "#2ca02c" title 'Go Z: marked'
 EOF
 echo "plot.sh: wrote $out/perf-pauses.png and $out/perf-heap.png" >&2

@@ -153,6 +153,7 @@ for u in $units; do
         todo="$todo $s"
     done
     echo "# load $u begin $(cut -d' ' -f1-3 /proc/loadavg)" >>"$results"
+    echo "# commit $u $(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)" >>"$results"
     reps=$REPS
     [ "$u" != pause ] || reps=$PAUSE_REPS
     r=1
