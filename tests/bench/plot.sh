@@ -77,6 +77,7 @@ set title "Stop-the-world pauses (CDF)"
 plot ${stwplots%, }
 set key top right
 set logscale y
+set format y "%g"
 set yrange [*:1.2]
 set xrange [0.01:*]
 set xlabel "lateness of a 1-ms tick seen by the mutator (ms, log scale)"
