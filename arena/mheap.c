@@ -35,6 +35,11 @@
  *   I2. page_in_use has exactly the first page of every in-use span set.
  *   I3. pages_inuse equals the sum of npages over in-use spans.
  *
+ * Memcheck (track.h). Pages handed to the page allocator and spans given
+ * back are noaccess to valgrind's memcheck until an allocation describes an
+ * object in them; gc_shutdown frees every live object's block first
+ * (mheap_release_all), so memcheck's block list does not outlive the heap.
+ *
  * Concurrency. Everything here runs under mheap.lock except the readers of
  * spans[] (span_of), which are lock-free: a span is fully initialised before
  * its pages are published in spans[], and its state is set to in-use with a
@@ -48,6 +53,7 @@
 
 #include "scavenge.h"
 #include "sys.h"
+#include "track.h"
 
 mheap mheap_;
 
@@ -62,7 +68,13 @@ mheap mheap_;
 
 static mspan *span_blocks;
 
+/* mheap_alloc_span clears a record around these two atomic fields. */
+GH_STATIC_ASSERT(offsetof(mspan, state) == offsetof(mspan, sweepgen) + sizeof(AO_t) &&
+                     offsetof(mspan, elemsize) == offsetof(mspan, state) + sizeof(AO_t),
+                 "mspan: sweepgen, state, elemsize are adjacent");
+
 void mheap_init(void) {
+    track_init();
     gh_mutex_init(&mheap_.lock);
     pa_init(&mheap_.pages);
     mheap_.cur_base = mheap_.cur_end = 0;
@@ -95,6 +107,7 @@ static mspan *span_record_alloc(void) {
 static bool hand_over(uintptr_t base, uintptr_t bytes) {
     if (!sys_map((void *)base, bytes))
         return false;
+    gh_track_noaccess(base, bytes); /* no object lives here yet */
     pa_grow(&mheap_.pages, base, bytes >> GH_PAGE_SHIFT);
     gh_xadd(&mheap_.heap_sys, bytes);
     return true;
@@ -172,7 +185,11 @@ mspan *mheap_alloc_span(uintptr_t npages, span_class spc) {
         gh_unlock(&mheap_.lock);
         return NULL;
     }
-    memset(s, 0, sizeof *s);
+    /* Cleared around sweepgen and state: a sweeper holding a stale pointer to
+     * this record (popped just before the reclaimer freed it) may still CAS
+     * its sweepgen, and fails; the fields it reads stay atomic (TSan). */
+    memset(s, 0, offsetof(mspan, sweepgen));
+    memset(&s->elemsize, 0, sizeof *s - offsetof(mspan, elemsize));
     s->startaddr = base;
     s->npages = npages;
     s->arena = arena_of(base);
@@ -208,6 +225,7 @@ void mheap_free_span(mspan *s) {
     s->obj_types = NULL;
     set_spans(s->startaddr, s->npages, NULL);
     pa_free(&mheap_.pages, s->startaddr, s->npages);
+    gh_track_noaccess(s->startaddr, span_bytes(s));
     gh_xadd(&mheap_.pages_inuse, (uintptr_t)-(intptr_t)s->npages);
     gh_xadd(&mheap_.span_count, (uintptr_t)-1);
     s->next = mheap_.free_spans;
@@ -249,7 +267,35 @@ uint64_t mheap_released_bytes(void) {
     return b;
 }
 
+/* Before the heap is unmapped: tells memcheck (track.h) that every object
+ * still allocated is gone, or its block would outlive the mapping and a
+ * later gc_init placing other objects at the same address would confuse
+ * memcheck's bookkeeping (a FREELIKE finds the stale block, of another
+ * size, first). An object is allocated if its alloc bit is set or it lies
+ * below freeindex. Single-threaded: gc_shutdown has stopped everything. */
+static void track_release_span(mspan *s, void *arg) {
+    (void)arg;
+    for (uintptr_t i = 0; i < s->nelems; i++)
+        if (i < s->freeindex || bits_test(s->alloc_bits, i))
+            gh_track_free(s->startaddr + i * s->elemsize);
+}
+
+void mheap_for_each_span(void (*fn)(mspan *s, void *arg), void *arg) {
+    for (uintptr_t ai = 0; ai < arena_count(); ai++) {
+        heap_arena *ha = arena_at(ai);
+        for (uintptr_t pg = 0; pg < GH_PAGES_PER_ARENA; pg++) {
+            if (!arena_page_bit(ha->page_in_use, pg))
+                continue;
+            mspan *s = (mspan *)gh_load(&ha->spans[pg]);
+            if (s != NULL && gh_load(&s->state) == SPAN_IN_USE)
+                fn(s, arg);
+        }
+    }
+}
+
 void mheap_release_all(void) {
+    if (track_enabled)
+        mheap_for_each_span(track_release_span, NULL);
     while (span_blocks != NULL) {
         mspan *next = span_blocks->next;
         sys_free(span_blocks, SPAN_BLOCK_BYTES);

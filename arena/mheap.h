@@ -48,6 +48,10 @@ void mheap_free_span(mspan *s);
  * h+3 (swept; cached-and-swept); dies on a violation. World stopped. */
 void mheap_verify(void);
 
+/* Calls fn for every in-use span, in address order. No lock: only for a
+ * stopped heap (gc_shutdown) or a stopped world. */
+void mheap_for_each_span(void (*fn)(mspan *s, void *arg), void *arg);
+
 /* Unmaps everything (gc_shutdown). */
 void mheap_release_all(void);
 

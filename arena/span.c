@@ -6,6 +6,7 @@
  * the sweeper or mcentral that claimed it), so none of them locks.
  */
 #include "span.h"
+#include "track.h"
 
 #include <string.h>
 
@@ -95,7 +96,10 @@ void span_clear_free_slots(mspan *s) {
             unsigned first = (unsigned)__builtin_ctzll(free);
             uint64_t rest = free >> first;
             unsigned len = ~rest == 0 ? 64 - first : (unsigned)__builtin_ctzll(~rest);
-            memset((void *)(s->startaddr + (lo + first) * s->elemsize), 0, len * s->elemsize);
+            uintptr_t run = s->startaddr + (lo + first) * s->elemsize, bytes = len * s->elemsize;
+            gh_track_undefined(run, bytes); /* track.h: free slots stay noaccess */
+            memset((void *)run, 0, bytes);
+            gh_track_noaccess(run, bytes); /* until an allocation describes them */
             free &= len + first >= 64 ? 0 : ~(uint64_t)0 << (first + len);
         }
     }

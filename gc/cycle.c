@@ -20,7 +20,8 @@
  *   3. Mark termination (pause 2). The world is stopped, every thread's
  *      buffers are flushed once more — if that found work, the world
  *      restarts and marking resumes (Go's gcMarkDone loop) — then the
- *      barrier is switched off, checkmark verification runs if asked for,
+ *      barrier is switched off, checkmark verification and the rootcheck
+ *      stack audit (gc/rootcheck.c) run if asked for,
  *      caches are flushed, the mark-bit generation advances, sweepgen += 2
  *      (every span becomes unswept), heap_live becomes the marked bytes and
  *      the pacer sets the next goal and trigger.
@@ -68,6 +69,7 @@ static pacer pacer_state;
  * CPU time at its last update. */
 static limiter limiter_state;
 static uint64_t last_proc_cpu_ns, last_assist_cpu_ns;
+static unsigned limiter_ncpu;
 static volatile AO_t trigger_bytes; /* pacer_state.trigger, for lock-free readers */
 static volatile AO_t cycles_completed;
 static volatile AO_t stress_count;
@@ -179,7 +181,7 @@ static void workers_set_active(bool on) {
 
 /* Waits until every helper worker is idle. */
 static void workers_quiesce(void) {
-    while (gh_load(&markers_busy) != 0)
+    while (gh_load_acquire(&markers_busy) != 0) /* their marks happen before */
         sched_yield();
 }
 
@@ -235,6 +237,8 @@ static uint64_t mark_termination(void) {
     gh_and(&alloc_hooks, ~(uintptr_t)ALLOC_HOOK_MARKING);
     if (gh_debug.gccheckmark)
         checkmark_verify();
+    if (gh_debug.rootcheck)
+        rootcheck_verify();
 #if GH_DEBUG >= 3
     mheap_verify();
 #endif
@@ -244,7 +248,10 @@ static uint64_t mark_termination(void) {
     }
     uint64_t marked = mark_bytes_marked();
     gcbits_next_epoch();
-    gh_store(&mheap_.sweepgen, gh_load(&mheap_.sweepgen) + 2);
+    /* Release: a sweeper that reads the new sweepgen (acquire) sees every
+     * mark bit of this cycle, including spans it pops from lists that no
+     * lock operation touched since marking (TSan found the race). */
+    gh_store_release(&mheap_.sweepgen, gh_load(&mheap_.sweepgen) + 2);
     uint64_t live_before = gh_load(&gstats.heap_live);
     gh_store(&gstats.heap_live, marked);
     pacer_state.gogc = gh_env.gogc;
@@ -257,7 +264,9 @@ static uint64_t mark_termination(void) {
     pacer_cycle_end(&pacer_state, marked, live_before, gh_load(&work_scan_done));
     publish_trigger();
     scav_set_goal(pacer_state.heap_goal, pacer_state.memlimit, pacer_state.limiting);
-    sweep_start_cycle(marked, pacer_state.heap_goal);
+    /* Sweeping must be done by the next trigger, not the goal: the next
+     * cycle starts there (Go paces sweeping against the trigger too). */
+    sweep_start_cycle(marked, pacer_state.trigger);
     gh_store(&gc_phase, GC_OFF);
     return marked;
 }
@@ -268,8 +277,16 @@ static uint64_t mark_termination(void) {
 static void update_limiter(uint64_t cycle_cpu_ns) {
     uint64_t proc = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     uint64_t assist = gh_load(&assist_cpu_ns);
-    limiter_update(&limiter_state, cycle_cpu_ns + (assist - last_assist_cpu_ns),
-                   proc - last_proc_cpu_ns);
+    if (gh_env.memlimit == INT64_MAX) {
+        /* Without a memory limit the GOGC goal always leaves room to
+         * allocate, so there is no spiral to break; a concurrent marker
+         * that uses as much CPU as the mutator is normal and must keep its
+         * assists. */
+        limiter_init(&limiter_state, limiter_ncpu);
+    } else {
+        limiter_update(&limiter_state, cycle_cpu_ns + (assist - last_assist_cpu_ns),
+                       proc - last_proc_cpu_ns);
+    }
     last_proc_cpu_ns = proc;
     last_assist_cpu_ns = assist;
     gh_store(&limiter_active, limiter_state.limiting);
@@ -465,6 +482,9 @@ enum { WAIT_NONE, WAIT_MARKING, WAIT_DONE };
  * cycle) or has finished marking (WAIT_DONE). */
 static void request_cycle(bool forced, int wait) {
     gh_thread *t = thr_self;
+    if (t != NULL && gh_load(&t->status) == THR_BLOCKED)
+        gh_throw("heap used inside gc_enter_blocking/gc_leave_blocking: a parked thread must "
+                 "not allocate or reach a safepoint until gc_leave_blocking");
     if (wait != WAIT_NONE && t != NULL)
         gc_enter_blocking();
     pthread_mutex_lock(&cycle_lock);
@@ -500,6 +520,10 @@ void cycle_maybe_start(void) {
         return;
     if (gh_load(&gc_phase) != GC_OFF)
         return; /* a cycle is marking: assists pay for the growth */
+    /* Help finish the last sweep first (Go's gcStart sweeps too): the cycle
+     * cannot start before it is done, and sweeping here beats waiting. */
+    while (sweep_one() != 0) {
+    }
     /* With the world-stopped mark, wait for the whole cycle like Go's
      * gcstoptheworld mode; otherwise until marking has begun, after which
      * assists pay for further allocation. */
@@ -585,12 +609,15 @@ void cycle_init(void) {
     gh_store(&cycles_completed, 0);
     gh_store(&stress_count, 0);
     gh_store(&gc_phase, GC_OFF);
-    gh_store(&alloc_hooks, gh_debug.gccheckmark || gh_debug.invalidptr ? ALLOC_HOOK_TYPES : 0);
+    gh_store(&alloc_hooks, gh_debug.gccheckmark || gh_debug.invalidptr || gh_debug.rootcheck
+                              ? ALLOC_HOOK_TYPES
+                              : 0);
     pacer_state = (pacer){.gogc = gh_env.gogc, .memlimit = gh_env.memlimit};
     pacer_commit(&pacer_state);
     publish_trigger();
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    limiter_init(&limiter_state, ncpu > 0 ? (unsigned)ncpu : 1);
+    limiter_ncpu = ncpu > 0 ? (unsigned)ncpu : 1;
+    limiter_init(&limiter_state, limiter_ncpu);
     gh_store(&limiter_active, 0);
     last_proc_cpu_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     last_assist_cpu_ns = gh_load(&assist_cpu_ns);

@@ -64,7 +64,7 @@ uintptr_t sweep_one(void);
 /* Sweeps everything left and waits for concurrent sweepers to finish. */
 void sweep_finish(void);
 /* Resets the proportional-sweep pacing at the start of a sweep phase. */
-void sweep_start_cycle(uint64_t heap_live, uint64_t heap_goal);
+void sweep_start_cycle(uint64_t heap_live, uint64_t sweep_by);
 void sweep_bg_start(void);
 void sweep_bg_stop(void);
 void sweep_bg_wake(void);
@@ -78,6 +78,11 @@ void wb_flush(struct gh_thread *t);
 /* With the world stopped after mark: re-marks everything reachable into the
  * checkmarks bitmaps and dies naming any reachable object left unmarked. */
 void checkmark_verify(void);
+
+/* --- rootcheck.c --- */
+/* With the world stopped after mark: reports every allocated, unmarked
+ * object a word of a registered thread's stack points to (rootcheck=1). */
+void rootcheck_verify(void);
 
 /* --- cycle.c --- */
 /* Test-only: called by the collector at named points of a cycle

@@ -111,8 +111,9 @@ static inline void shade_slot(void *ctx, uintptr_t slot, uintptr_t p) {
     shade_from(c->w, p, c->obj, slot);
 }
 
-/* Scans the grey object (or oblet) at b. Go: scanobject */
-static void scan_object(gcwork *w, uintptr_t b) {
+/* Scans the grey object (or oblet) at b; returns the bytes scanned.
+ * Go: scanobject */
+static uintptr_t scan_object(gcwork *w, uintptr_t b) {
     mspan *s = span_of(b);
     GH_ASSERT(s != NULL);
     uintptr_t n = s->elemsize;
@@ -134,6 +135,7 @@ static void scan_object(gcwork *w, uintptr_t b) {
         gh_xadd(&work_scan_done, (uintptr_t)w->scan_work);
         w->scan_work = 0;
     }
+    return n;
 }
 
 /* Objects in flight between being taken from the queue and being scanned.
@@ -143,10 +145,18 @@ static void scan_object(gcwork *w, uintptr_t b) {
  * stall). */
 #define PREFETCH_DEPTH 8
 
+/* How many objects a marker scans between checks that others have work. */
+#define BALANCE_INTERVAL 64
+
 void mark_drain(gcwork *w) {
     uintptr_t ring[PREFETCH_DEPTH];
-    unsigned head = 0, n = 0;
+    unsigned head = 0, n = 0, since_balance = 0;
     for (;;) {
+        if (++since_balance == BALANCE_INTERVAL) {
+            since_balance = 0;
+            if (work_global_empty())
+                work_balance(w);
+        }
         while (n < PREFETCH_DEPTH) {
             uintptr_t b = work_tryget(w);
             if (b == 0)
@@ -165,12 +175,10 @@ void mark_drain(gcwork *w) {
 }
 
 int64_t mark_drain_n(gcwork *w, int64_t budget) {
-    int64_t start = w->scan_work, done = 0;
+    int64_t done = 0;
     uintptr_t b;
-    while (done < budget && (b = work_tryget(w)) != 0) {
-        scan_object(w, b);
-        done = w->scan_work - start;
-    }
+    while (done < budget && (b = work_tryget(w)) != 0)
+        done += (int64_t)scan_object(w, b);
     return done;
 }
 

@@ -22,6 +22,11 @@
  *   - gc_collect and the next cycle's sweep termination, which finish
  *     whatever is left (sweep_finish).
  *
+ * Under valgrind's memcheck, sweep_span first tells memcheck which objects
+ * die (track_sweep_frees, track.h), so a later use of one is reported.
+ * Sweepers read the new sweepgen with acquire loads: it is what orders this
+ * cycle's mark bits before the sweep that reads them.
+ *
  * Invariant: a span is swept at most once per cycle. Every sweeper claims a
  * span with sweep_claim (CAS of sweepgen h-2 -> h-1; only the owning mcache
  * may claim its own stale span, by plain store, h+1 -> h-1), and only the
@@ -47,6 +52,7 @@
 #include "scavenge.h"
 #include "special.h"
 #include "stats.h"
+#include "track.h"
 #include "upcalls.h"
 
 static volatile AO_t sweepers_active;
@@ -60,7 +66,9 @@ static volatile AO_t pages_swept;        /* this cycle */
 static volatile AO_t pages_per_byte_bits;
 static volatile AO_t heap_live_basis;
 
-static uint64_t current_sweepgen(void) { return gh_load(&mheap_.sweepgen); }
+/* Acquire: pairs with mark_termination's release of the new sweepgen, so
+ * the mark bits a sweep reads are the finished cycle's. */
+static uint64_t current_sweepgen(void) { return gh_load_acquire(&mheap_.sweepgen); }
 
 void sweep_begin(void) { gh_xadd(&sweepers_active, 1); }
 void sweep_end(void) { gh_xadd(&sweepers_active, (uintptr_t)-1); }
@@ -86,6 +94,16 @@ static uintptr_t count_marked(const mspan *s) {
     return n;
 }
 
+/* Tells memcheck (track.h) that every object this sweep frees is gone: a
+ * slot was allocated if its alloc bit is set or it lies below freeindex
+ * (allocated since the last sweep), and dies if it is not marked. Go does
+ * the same walk for msan/asan in (*sweepLocked).sweep. */
+static GH_NOINLINE void track_sweep_frees(const mspan *s) {
+    for (uintptr_t i = 0; i < s->nelems; i++)
+        if (!span_is_marked(s, i) && (i < s->freeindex || bits_test(s->alloc_bits, i)))
+            gh_track_free(s->startaddr + i * s->elemsize);
+}
+
 bool sweep_span(mspan *s, bool preserve) {
     uintptr_t sg = current_sweepgen();
     GH_ASSERT(gh_load(&s->sweepgen) == sg - 1);
@@ -105,6 +123,9 @@ bool sweep_span(mspan *s, bool preserve) {
             if (!span_is_marked(s, i))
                 s->obj_types[i] = NULL;
     }
+
+    if (track_enabled)
+        track_sweep_frees(s);
 
     /* The survivors are the next cycle's allocated objects. */
     s->alloc_count = (uint16_t)nalloc;
@@ -192,16 +213,16 @@ static double pages_per_byte(void) {
     return d;
 }
 
-void sweep_start_cycle(uint64_t heap_live, uint64_t heap_goal) {
+void sweep_start_cycle(uint64_t heap_live, uint64_t sweep_by) {
     gh_store(&sweep_drained, 0);
     gh_store(&sweep_class_cursor, 0);
     gh_store(&reclaim_cursor, 0);
     gh_store(&pages_swept, 0);
     /* Sweep every in-use page by the time the heap grows from heap_live to
-     * the goal, keeping a margin (Go keeps 1 MiB) so rounding cannot leave
-     * pages unswept when the goal is reached. */
+     * sweep_by (the next trigger), keeping a margin (Go keeps 1 MiB) so
+     * rounding cannot leave pages unswept when it is reached. */
     double pages = (double)gh_load(&mheap_.pages_inuse);
-    double runway = (double)heap_goal - (double)heap_live - 1024.0 * 1024.0;
+    double runway = (double)sweep_by - (double)heap_live - 1024.0 * 1024.0;
     double ppb = runway > 0 ? pages / runway : 0;
     if (runway <= 0)
         ppb = INFINITY; /* no runway: sweep everything on the next allocation */

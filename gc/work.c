@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "gc.h"
 #include "lock.h"
 #include "sys.h"
 #include "upcalls.h"
@@ -151,7 +152,31 @@ void mark_thread_attach(gh_thread *t) {
 void mark_thread_detach(gh_thread *t) {
     if (t->gcw == NULL)
         return;
+    /* Pointers the barrier recorded but nobody shaded yet (a thread leaving
+     * during mark): shade them, or they are lost with the buffer. */
+    if (t->wbbuf_next != 0)
+        wb_flush(t);
     work_dispose(t->gcw);
     sys_free(t->gcw, sizeof(gcwork));
     t->gcw = NULL;
+}
+
+void work_balance(gcwork *w) {
+    workbuf *b = w->wbuf2;
+    if (b != NULL && b->nobj > 0) {
+        /* Give the whole second buffer away. */
+        put_full(b);
+        w->wbuf2 = get_empty();
+        return;
+    }
+    b = w->wbuf1;
+    if (b == NULL || b->nobj < 4)
+        return;
+    /* Give half of the first. */
+    workbuf *half = get_empty();
+    uintptr_t n = b->nobj / 2;
+    memcpy(half->obj, b->obj + b->nobj - n, n * sizeof(uintptr_t));
+    half->nobj = n;
+    b->nobj -= n;
+    put_full(half);
 }

@@ -61,6 +61,10 @@ GH_INLINE uintptr_t work_tryget(gcwork *w) {
 /* Moves w's buffers to the global lists and its counters to the totals. */
 void work_dispose(gcwork *w);
 bool work_global_empty(void);
+/* When the global queue is empty, shares some of w's grey objects through
+ * it, so that other markers and assisting threads find work (Go's
+ * gcWork.balance). */
+void work_balance(gcwork *w);
 bool work_local_empty(const gcwork *w);
 
 /* Cycle totals, flushed from every gcwork. */

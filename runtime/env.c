@@ -40,6 +40,7 @@ static const struct {
     {"gcstress", &gh_debug.gcstress, 0, "a full cycle every N slow-path allocations"},
     {"memprofilerate", &gh_debug.memprofilerate, 512 * 1024, "bytes between heap profile samples"},
     {"sysfail", &gh_debug.sysfail, 0, "make the Nth OS mapping call fail (tests)"},
+    {"rootcheck", &gh_debug.rootcheck, 0, "report objects only unframed C locals point to"},
 };
 
 static bool reported;

@@ -15,6 +15,7 @@ typedef struct gh_debug_vars {
     int64_t gcstress;       /* N > 0: a full cycle every N slow-path allocations */
     int64_t memprofilerate; /* bytes between heap profile samples */
     int64_t sysfail;        /* N > 0: the Nth OS mapping call fails */
+    int64_t rootcheck;      /* 1: report unmarked objects that stack words point to */
 } gh_debug_vars;
 
 typedef struct gh_settings {

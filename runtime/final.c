@@ -37,6 +37,7 @@
 #include "special.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -323,6 +324,15 @@ void *gc_weak_get(gc_weak *w) {
      * unmarked, the last mark found it dead: it only awaits its sweep. */
     special_lock(s);
     p = gh_load(&w->obj);
+    /* A span being swept has already traded its mark bits for fresh ones
+     * (sweep_span) but has not published the result: its mark bits say
+     * nothing until it has. Wait for that; the sweep of one span is short. */
+    while (p != 0 && gh_load(&s->sweepgen) == gh_load(&mheap_.sweepgen) - 1) {
+        special_unlock(s);
+        sched_yield();
+        special_lock(s);
+        p = gh_load(&w->obj);
+    }
     if (p != 0) {
         uintptr_t sg = gh_load(&mheap_.sweepgen), ssg = gh_load(&s->sweepgen);
         bool unswept = ssg == sg - 2 || ssg == sg - 1 || ssg == sg + 1;

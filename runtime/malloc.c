@@ -52,6 +52,7 @@
 #include "special.h"
 #include "stats.h"
 #include "thread.h"
+#include "track.h"
 #include "upcalls.h"
 
 /* Work an allocation must do beyond the fast path, as one word so the fast
@@ -195,6 +196,7 @@ static GH_NOINLINE void *alloc_large(size_t size, const gc_type *type, bool nosc
     if (!noscan)
         stat_add(&gstats.heap_scan, (intptr_t)bytes);
     void *x = (void *)s->startaddr;
+    gh_track_alloc(x, bytes, needzero); /* track.h */
     if (needzero && s->needzero)
         memset(x, 0, bytes);
     if (!noscan)
@@ -229,15 +231,19 @@ static GH_NOINLINE void *mallocgc(size_t size, const gc_type *type, bool needzer
     uintptr_t x;
     if (noscan && size < GH_TINY_SIZE) {
         void *p = tiny_alloc(c, size);
-        if (GH_LIKELY(p != NULL))
+        if (GH_LIKELY(p != NULL)) {
+            gh_track_defined(p, size); /* track.h: carved from the cleared block */
             return p;
+        }
         /* A new 16-byte block; the object takes its start. */
         span_class spc = sc_make_span_class(2, 1);
         s = c->alloc[spc];
         x = span_next_free_fast(s);
         if (x == 0 && (x = next_free_slow(c, spc, &s)) == 0)
             return alloc_failed(may_fail, call, size, "out of memory (the heap could not grow)");
+        gh_track_alloc(x, GH_TINY_SIZE, true); /* track.h: the block ... */
         GH_ASSERT_INTERNAL(!s->needzero); /* cleared when cached */
+        gh_track_noaccess(x + size, GH_TINY_SIZE - size); /* ... tail: tiny_alloc's */
         /* Keep the block whose free tail is larger. */
         if (size < c->tiny_offset || c->tiny == 0) {
             c->tiny = x;
@@ -255,6 +261,7 @@ static GH_NOINLINE void *mallocgc(size_t size, const gc_type *type, bool needzer
         if (x == 0)
             return alloc_failed(may_fail, call, size, "out of memory (the heap could not grow)");
     }
+    gh_track_alloc(x, s->elemsize, needzero); /* track.h */
     /* Cached spans hold only cleared free slots (span_clear_free_slots). */
     GH_ASSERT_INTERNAL(!s->needzero);
     /* A type already describing the span's bits was validated when it was
@@ -299,6 +306,8 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t size, const
     gh_thread *t = thr_self;
     bool noscan = type == NULL || type->ptrdata == 0;
     if (GH_UNLIKELY(t == NULL || size - 1 >= SC_SMALL_SIZE_MAX - 8))
+        return mallocgc(size, type, true, may_fail, call);
+    if (GH_UNLIKELY(track_enabled)) /* track.h: under memcheck, the hooked path */
         return mallocgc(size, type, true, may_fail, call);
     mcache *c = &t->cache;
     if (noscan && size < GH_TINY_SIZE) {

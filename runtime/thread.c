@@ -29,6 +29,7 @@
 
 #include <stdlib.h>
 
+#include "env.h"
 #include "lock.h"
 #include "sys.h"
 #include "upcalls.h"
@@ -48,6 +49,10 @@ static gh_thread *stopper; /* the thread that requested the stop */
 static volatile AO_t handshake_fn; /* the handshake in progress */
 
 void thr_unregistered(const char *call) {
+    if (!init_done())
+        gh_fatalf("%s called while goheap is not initialised (before gc_init or after "
+                  "gc_shutdown)",
+                  call);
     gh_fatalf("%s called from a thread that is not registered (call gc_thread_register first)",
               call);
 }
@@ -104,6 +109,8 @@ void thr_register_self(void) {
     if (t == NULL)
         gh_throw("gc_thread_register: out of memory for thread state");
     mcache_init(&t->cache);
+    if (GH_UNLIKELY(gh_debug.rootcheck))
+        rootcheck_thread_init(t);
     t->frame_top = &gci_frame_top;
     t->pthread = pthread_self();
     gci_frame_top = NULL;
@@ -131,12 +138,17 @@ void gc_thread_unregister(void) {
     if (gci_frame_top != NULL)
         gh_fatalf("gc_thread_unregister: frame declared at %s:%d is still pushed",
                   gci_frame_top->file, gci_frame_top->line);
-    /* Park while giving back state, so a concurrent stop does not wait. */
+    /* Parked, so a concurrent stop does not wait for this thread. The
+     * world lock keeps mark termination out until the thread's grey
+     * objects and barrier buffer are handed over; sched_lock keeps a
+     * concurrent handshake (which runs for parked threads under it) from
+     * touching the state being given back, and the thread leaves the
+     * registry in the same critical section. */
     gc_enter_blocking();
     world_lock_acquire_parked();
+    pthread_mutex_lock(&sched_lock);
     mcache_release_all(&t->cache);
     mark_thread_detach(t);
-    pthread_mutex_lock(&sched_lock);
     if (t->prev != NULL)
         t->prev->next = t->next;
     else
@@ -155,7 +167,10 @@ void gc_thread_unregister(void) {
 void gc_enter_blocking(void) {
     gh_thread *t = thr_current("gc_enter_blocking");
     if (gh_load(&t->status) == THR_BLOCKED)
-        gh_throw("gc_enter_blocking called twice without gc_leave_blocking");
+        gh_throw("gc_enter_blocking called twice without gc_leave_blocking (or the heap was "
+                 "used inside a blocking region)");
+    if (GH_UNLIKELY(gh_debug.rootcheck))
+        rootcheck_capture(t);
     run_handshake(t);
     pthread_mutex_lock(&sched_lock);
     gh_store(&t->status, THR_BLOCKED);
@@ -187,6 +202,8 @@ void gci_safepoint_slow(void) {
     }
     if (!stw_requested())
         return;
+    if (GH_UNLIKELY(gh_debug.rootcheck))
+        rootcheck_capture(t);
     pthread_mutex_lock(&sched_lock);
     if (stw_requested() && stopper != t) {
         gh_store(&t->status, THR_STOPPED);

@@ -48,6 +48,9 @@ enum { SAFEPOINT_STW = 1, SAFEPOINT_HANDSHAKE = 2 };
  * to the marker (gc/barrier.c). */
 #define WBBUF_ENTRIES 256
 
+/* Frames rootcheck records per stopped thread. */
+#define ROOTCHECK_FRAMES 48
+
 struct gcwork;
 
 typedef struct gh_thread {
@@ -65,6 +68,13 @@ typedef struct gh_thread {
     int64_t assist_credit;    /* bytes the thread may allocate before assisting */
     size_t wbbuf_next;
     uintptr_t wbbuf[WBBUF_ENTRIES];
+
+    /* GOHEAP_DEBUG=rootcheck=1 (gc/rootcheck.c): the machine stack's bounds,
+     * and the frames (stack pointer, return address) the thread was in when
+     * it last stopped at a safepoint or parked. */
+    uintptr_t stack_lo, stack_hi;
+    unsigned rc_nframes;
+    uintptr_t rc_frame_sp[ROOTCHECK_FRAMES], rc_frame_ip[ROOTCHECK_FRAMES];
 } gh_thread;
 
 extern __thread gh_thread *thr_self GCI_TLS_MODEL;
@@ -72,6 +82,8 @@ extern __thread gh_thread *thr_self GCI_TLS_MODEL;
 /* The calling thread's gh_thread, or a fatal error naming `call` when the
  * thread is not registered. */
 GH_NORETURN GH_COLD void thr_unregistered(const char *call);
+/* Is the heap up (between gc_init and gc_shutdown)? init.c; for messages. */
+bool init_done(void);
 GH_INLINE gh_thread *thr_current(const char *call) {
     gh_thread *t = thr_self;
     if (GH_UNLIKELY(t == NULL))

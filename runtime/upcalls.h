@@ -66,6 +66,11 @@ void mark_new_object(struct gh_thread *t, mspan *s, uintptr_t p);
 
 /* Per-thread collector state: created at registration, flushed and freed at
  * unregistration (gc/work.c). */
+/* GOHEAP_DEBUG=rootcheck=1 (gc/rootcheck.c): records t's stack bounds at
+ * registration, and its frames where it stops or parks. Called by t. */
+void rootcheck_thread_init(struct gh_thread *t);
+void rootcheck_capture(struct gh_thread *t);
+
 void mark_thread_attach(struct gh_thread *t);
 void mark_thread_detach(struct gh_thread *t);
 

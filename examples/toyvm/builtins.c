@@ -51,7 +51,7 @@ static const char *kind_label(obj_kind kind) {
         [K_HASH] = "hash table", [K_ENTRY] = "hash entry", [K_CLOSURE] = "procedure",
         [K_ENV] = "environment", [K_BINDING] = "binding",
         [K_INTERN_LINK] = "symbol table link", [K_BOOLEAN] = "boolean",
-        [K_UNSPECIFIED] = "unspecified",
+        [K_UNSPECIFIED] = "unspecified", [K_EOF] = "eof", [K_PORT] = "input port",
     };
     return names[kind];
 }
@@ -572,7 +572,19 @@ static obj *p_error(int argc, obj **argv) {
     vm_error("%s", message);
 }
 
-static obj *p_gc(int argc, obj **argv) { (void)argc, (void)argv; vm_collect(); return vm_unspecified; }
+/* A full collection, then the finalizers it queued (port.c's close the files
+ * of dropped ports): right after (gc), every dropped port is closed. */
+static obj *p_gc(int argc, obj **argv) {
+    (void)argc, (void)argv;
+    vm_collect();
+    vm_run_finalizers();
+    return vm_unspecified;
+}
+
+static obj *p_symbol_table_size(int argc, obj **argv) {
+    (void)argc, (void)argv;
+    return make_number((double)symbol_table_size());
+}
 
 static const prim_desc primitives[] = {
     {"+", p_add, 0, -1}, {"-", p_sub, 1, -1}, {"*", p_mul, 0, -1}, {"/", p_div, 1, -1},
@@ -602,6 +614,7 @@ static const prim_desc primitives[] = {
     {"hash-keys", p_hash_keys, 1, 1},
     {"display", p_display, 1, 1}, {"write", p_write, 1, 1}, {"newline", p_newline, 0, 0},
     {"error", p_error, 1, -1}, {"gc", p_gc, 0, 0},
+    {"symbol-table-size", p_symbol_table_size, 0, 0},
 };
 
 void vm_builtins_init(void) {

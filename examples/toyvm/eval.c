@@ -22,7 +22,7 @@
  *
  * Errors. vm_error longjmps to the innermost vm_protect. longjmp skips the
  * VM_UNFRAMEs of every function it unwinds, so vm_protect records the
- * innermost frame (vm_frame_mark, which reads goheap's gci_frame_top) and the
+ * innermost frame (vm_frame_mark, goheap's gc_frame_save) and the
  * stack height before setjmp and restores both after the jump: the frames of
  * the abandoned calls lie in dead stack memory and must not be scanned again.
  *
@@ -49,6 +49,10 @@ int vm_line;
 static int eval_depth;              /* nested eval calls, reported in the error */
 static const char *stack_base;      /* an address near the bottom of main's stack */
 static size_t stack_budget;
+
+/* How often eval's loop runs queued finalizers (see eval). */
+#define FINALIZER_EVERY 1024
+static unsigned finalizer_countdown = FINALIZER_EVERY;
 
 static obj *vm_stack[VM_STACK_SLOTS];
 static size_t vm_sp;
@@ -302,6 +306,15 @@ obj *eval(obj *x, env *e) {
         /* Tail calls loop here without allocating when the body is a
          * lookup: give a pending stop-the-world its chance. */
         vm_safepoint();
+        /* A safe point for finalizers too (manual mode: they run only when
+         * the VM asks). Nothing is half done at the top of the loop, and
+         * asking costs a lock, so it is done once every FINALIZER_EVERY
+         * iterations: a dropped port's file closes within that many steps
+         * of the cycle that found it unreachable. */
+        if (--finalizer_countdown == 0) {
+            finalizer_countdown = FINALIZER_EVERY;
+            vm_run_finalizers();
+        }
         if (is_kind(x, K_SYMBOL)) {
             result = lookup(x, e);
             break;

@@ -17,6 +17,12 @@
  *   vm_add_roots(p, n)     gc_add_roots                      GC_add_roots
  *   vm_safepoint()         gc_safepoint                      nothing
  *   vm_enter/leave_blocking  gc_enter/leave_blocking         nothing
+ *   vm_weak_new/get        gc_weak_new / gc_weak_get        disappearing link in
+ *                                                            a pointer-free cell
+ *   vm_set_finalizer       gc_set_finalizer                 GC_register_finalizer_no_order
+ *   vm_run_finalizers      gc_run_finalizers (manual mode)  GC_invoke_finalizers
+ *                                                            (finalize on demand)
+ *   vm_frame_mark/reset    gc_frame_save / gc_frame_restore nothing
  *
  * Rules that hold for both builds, so the VM stays correct on goheap:
  *   - VM_STORE is used for every pointer store into a heap object or a
@@ -56,18 +62,33 @@
 #define vm_collect() gc_collect()
 #define VM_HEAP_NAME "goheap"
 
-/*
- * longjmp skips every GC_UNFRAME between the throw and the catch, leaving
- * gci_frame_top pointing at frames in dead stack memory. goheap publishes
- * gci_frame_top (a thread-local in goheap.h) for its inline macros; an error
- * handler saves it before setjmp and restores it after longjmp, which pops all
- * the skipped frames at once. Nothing else in the VM touches a gci_ name.
- */
-typedef gci_frame *vm_frame_mark_t;
-#define vm_frame_mark() (gci_frame_top)
-#define vm_frame_reset(mark) (gci_frame_top = (mark))
+/* Weak references: one handle per object, itself a heap object. */
+typedef gc_weak vm_weak;
+#define vm_weak_new(obj) gc_weak_new(obj)
+#define vm_weak_get(w) gc_weak_get(w)
 
-static inline void vm_heap_init(void) { gc_init(); }
+/* Finalizers, in manual mode (vm_heap_init): fn(obj, arg) runs on the
+ * interpreter thread, inside vm_run_finalizers(), which the VM calls only at
+ * points where its own state is consistent (see README, "Finalizers"). */
+typedef gc_finalizer vm_finalizer;
+#define vm_set_finalizer(obj, fn, arg) gc_set_finalizer((obj), (fn), (arg))
+#define vm_clear_finalizer(obj) gc_set_finalizer((obj), NULL, NULL)
+#define vm_run_finalizers() gc_run_finalizers()
+
+/*
+ * longjmp skips every GC_UNFRAME between the throw and the catch, leaving the
+ * thread's innermost frame pointing into dead stack memory. An error handler
+ * saves the frame list with gc_frame_save() before setjmp and reinstates it
+ * with gc_frame_restore() after longjmp, which pops all the skipped frames at
+ * once (see vm_protect in eval.c).
+ */
+typedef gc_frame_mark vm_frame_mark_t;
+#define vm_frame_mark() gc_frame_save()
+#define vm_frame_reset(mark) gc_frame_restore(mark)
+
+/* No finalizer thread: toyvm is single-threaded, and its finalizers touch
+ * VM state, so they run only where the interpreter calls vm_run_finalizers. */
+static inline void vm_heap_init(void) { gc_init_opts(&(gc_options){.manual_finalizers = true}); }
 
 /* Collector statistics for the --summary line. object.c also reads them
  * every few thousand allocations to sample the peak heap size. */
@@ -113,12 +134,35 @@ static inline void vm_heap_read_stats(vm_heap_stats *out) {
 #define vm_collect() GC_gcollect()
 #define VM_HEAP_NAME "bdwgc"
 
+/* Weak references: a pointer-free cell holding obj's address (so the cell
+ * does not keep obj alive), registered as a disappearing link that bdwgc
+ * clears when obj becomes unreachable. bdwgc frees the registration with the
+ * cell. toyvm's bdwgc build is single-threaded and not incremental, so a
+ * plain read cannot race with the clearing. */
+typedef struct vm_weak { void *obj; } vm_weak;
+static inline vm_weak *vm_weak_new(void *obj) {
+    vm_weak *w = GC_MALLOC_ATOMIC(sizeof *w);
+    w->obj = obj;
+    GC_general_register_disappearing_link(&w->obj, obj);
+    return w;
+}
+static inline void *vm_weak_get(vm_weak *w) { return w->obj; }
+
+/* Finalizers: bdwgc's "no order" flavour has goheap's (and Go's) semantics
+ * for toyvm's purposes, and with finalize_on_demand set (vm_heap_init) they
+ * run only inside GC_invoke_finalizers, like goheap's manual mode. */
+typedef GC_finalization_proc vm_finalizer;
+#define vm_set_finalizer(obj, fn, arg) GC_register_finalizer_no_order((obj), (fn), (arg), NULL, NULL)
+#define vm_clear_finalizer(obj) GC_register_finalizer_no_order((obj), NULL, NULL, NULL, NULL)
+#define vm_run_finalizers() ((void)GC_invoke_finalizers())
+
 typedef int vm_frame_mark_t;
 #define vm_frame_mark() 0
 #define vm_frame_reset(mark) ((void)(mark))
 
 static inline void vm_heap_init(void) {
     GC_INIT();
+    GC_set_finalize_on_demand(1);
     GC_start_performance_measurement();
 }
 

@@ -179,6 +179,7 @@ int main(int argc, char **argv) {
     vm_objects_init();
     vm_eval_init();
     vm_builtins_init();
+    vm_ports_init();
 
     int status = path ? run_file(path) : repl();
     fflush(stdout);

@@ -20,12 +20,21 @@
  *     write barrier is what keeps the marker from missing the stored value.
  *
  * Symbols. intern() keeps one symbol per name in a chained table whose bucket
- * array is a registered root. Today the table holds its symbols strongly, so
- * symbols are never freed. Once goheap's weak references land, the table
- * becomes weak by changing only intern_link_new() and intern_link_symbol():
- * the link stores gc_weak_new(sym) instead of sym, and a lookup that finds
- * gc_weak_get() == NULL unlinks the dead link. Nothing else refers to the
- * link's target field.
+ * array is a registered root. The table is weak: a link holds a weak handle
+ * to its symbol (vm_weak_new, goheap's gc_weak_new), not the symbol, so a
+ * symbol that nothing else references is freed like any other object. A
+ * symbol only ever needs to be unique while someone can compare it: once it
+ * is unreachable, interning its name again makes a fresh symbol and nobody
+ * can tell. Links whose handle reads NULL (vm_weak_get) are dead; they are
+ * pruned lazily, whenever a lookup walks past one, and all at once before
+ * the bucket array would grow (so a program that interns many temporary
+ * names keeps a small table) or when (symbol-table-size) asks for the count.
+ * Only intern_link_new() and intern_link_symbol() know that `target` is a
+ * weak handle.
+ *
+ * The symbols the VM itself needs stay strongly reachable elsewhere: the
+ * special-form names are a root array (eval.c) and the builtins' names are
+ * keys of the globals table.
  *
  * Hash tables hash numbers by value, strings by content, symbols by their
  * precomputed name hash and everything else by address. Addresses are stable
@@ -49,16 +58,17 @@ VM_TYPE(closure_type, closure, params, body, env, name);
 VM_TYPE(env_type, env, parent, bindings);
 VM_TYPE(binding_type, binding, name, value, next);
 
-/* A symbol table link. `target` is the field that becomes a gc_weak * when
- * the table turns weak (see the essay). */
+/* A symbol table link. `target` is the symbol's weak handle: itself a heap
+ * object (so a pointer slot the link keeps alive) that does not keep the
+ * symbol alive. */
 typedef struct intern_link {
     obj hdr;
-    void *target;
+    vm_weak *target;
     struct intern_link *next;
 } intern_link;
 VM_TYPE(intern_link_type, intern_link, target, next);
 
-obj *vm_true, *vm_false, *vm_unspecified;
+obj *vm_true, *vm_false, *vm_unspecified, *vm_eof;
 
 /* The symbol table: registered as a root range together with the singletons
  * above (see vm_objects_init), so one gc_add_roots call covers both. */
@@ -107,12 +117,14 @@ void vm_objects_init(void) {
     vm_add_roots(&vm_true, sizeof vm_true);
     vm_add_roots(&vm_false, sizeof vm_false);
     vm_add_roots(&vm_unspecified, sizeof vm_unspecified);
+    vm_add_roots(&vm_eof, sizeof vm_eof);
     vm_add_roots(&symtab.buckets, sizeof symtab.buckets);
     /* Stores into registered roots go through the barrier, like stores
      * into heap objects. */
     VM_STORE(vm_true, make_singleton(K_BOOLEAN));
     VM_STORE(vm_false, make_singleton(K_BOOLEAN));
     VM_STORE(vm_unspecified, make_singleton(K_UNSPECIFIED));
+    VM_STORE(vm_eof, make_singleton(K_EOF));
     symtab.nbuckets = 256;
     VM_STORE(symtab.buckets, counted(vm_alloc(symtab.nbuckets * sizeof(intern_link *), &slot_type)));
 }
@@ -145,31 +157,67 @@ static uint64_t hash_bytes(const char *bytes, size_t length) {
     return h;
 }
 
-/* The two functions that change when the table turns weak. */
+/* The two functions that know the link is weak. */
 static intern_link *intern_link_new(symbol *sym, intern_link *next) {
     intern_link *link = NULL;
-    VM_FRAME(f, &sym, &next, &link);
+    vm_weak *weak = NULL;
+    VM_FRAME(f, &sym, &next, &link, &weak);
+    weak = vm_weak_new(sym); /* allocates: sym is framed */
     link = counted(vm_alloc(sizeof *link, &intern_link_type));
     link->hdr = (obj){K_INTERN_LINK, 0};
-    VM_STORE(link->target, (void *)sym);
+    VM_STORE(link->target, weak);
     VM_STORE(link->next, next);
     VM_UNFRAME(f);
     return link;
 }
 
-static symbol *intern_link_symbol(const intern_link *link) { return link->target; }
+/* The link's symbol, or NULL once the collector has found it unreachable.
+ * The result is a strong pointer: frame it before anything that allocates. */
+static symbol *intern_link_symbol(const intern_link *link) { return vm_weak_get(link->target); }
 
-static void symtab_grow(void) {
+/* Unlinks every dead link. Allocates nothing. */
+static void symtab_prune(void) {
+    for (size_t b = 0; b < symtab.nbuckets; b++) {
+        intern_link **prev = &symtab.buckets[b];
+        while (*prev) {
+            intern_link *link = *prev;
+            if (intern_link_symbol(link)) {
+                prev = &link->next;
+            } else {
+                VM_STORE(*prev, link->next);
+                symtab.count--;
+            }
+        }
+    }
+}
+
+size_t symbol_table_size(void) {
+    symtab_prune();
+    return symtab.count;
+}
+
+/* Prunes the dead links and doubles the bucket array if the live ones still
+ * fill more than half of it. */
+static void symtab_make_room(void) {
+    symtab_prune();
+    if (symtab.count < symtab.nbuckets / 2)
+        return;
     size_t nbuckets = symtab.nbuckets * 2;
     intern_link **buckets = counted(vm_alloc(nbuckets * sizeof *buckets, &slot_type));
-    /* No allocation below: buckets needs no frame. */
+    /* No allocation below: buckets needs no frame. The allocation may have
+     * collected, so links can have died since the prune: drop those too. */
     for (size_t i = 0; i < symtab.nbuckets; i++) {
         intern_link *link = symtab.buckets[i];
         while (link) {
             intern_link *next = link->next;
-            size_t b = intern_link_symbol(link)->hash & (nbuckets - 1);
-            VM_STORE(link->next, buckets[b]);
-            VM_STORE(buckets[b], link);
+            symbol *sym = intern_link_symbol(link);
+            if (sym) {
+                size_t b = sym->hash & (nbuckets - 1);
+                VM_STORE(link->next, buckets[b]);
+                VM_STORE(buckets[b], link);
+            } else {
+                symtab.count--;
+            }
             link = next;
         }
     }
@@ -179,14 +227,22 @@ static void symtab_grow(void) {
 
 obj *intern(const char *name, size_t length) {
     uint64_t h = hash_bytes(name, length);
-    for (intern_link *link = symtab.buckets[h & (symtab.nbuckets - 1)]; link; link = link->next) {
+    intern_link **prev = &symtab.buckets[h & (symtab.nbuckets - 1)];
+    while (*prev) {
+        intern_link *link = *prev;
         symbol *sym = intern_link_symbol(link);
+        if (!sym) { /* a dead symbol: unlink it on the way */
+            VM_STORE(*prev, link->next);
+            symtab.count--;
+            continue;
+        }
         if (sym->hash == h && sym->name->length == length &&
             memcmp(sym->name->bytes, name, length) == 0)
             return &sym->hdr;
+        prev = &link->next;
     }
     if (symtab.count >= symtab.nbuckets)
-        symtab_grow();
+        symtab_make_room();
     obj *str = make_string(name, length);
     symbol *sym = NULL;
     VM_FRAME(f, &str, &sym);
@@ -194,8 +250,11 @@ obj *intern(const char *name, size_t length) {
     sym->hdr = (obj){K_SYMBOL, 0};
     sym->hash = h;
     VM_STORE(sym->name, AS(string, str));
+    intern_link *link = intern_link_new(sym, NULL);
+    /* intern_link_new may have collected, and the bucket array may have been
+     * replaced: index it only now. */
     size_t b = h & (symtab.nbuckets - 1);
-    intern_link *link = intern_link_new(sym, symtab.buckets[b]);
+    VM_STORE(link->next, symtab.buckets[b]);
     VM_STORE(symtab.buckets[b], link);
     symtab.count++;
     VM_UNFRAME(f);

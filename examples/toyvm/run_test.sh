@@ -7,11 +7,21 @@
 #   run_test.sh repl VM INPUT EXPECTED    INPUT fed to the REPL on stdin; stdout
 #                                         and stderr, merged, must equal EXPECTED
 #
+# The program runs in its own directory, so it can open data files next to
+# it by relative paths. TOYVM_TEST_NOFILE, when set, is the limit on open
+# file descriptors (ulimit -n) the program runs under.
+#
 # On a mismatch the diff is printed and the status is 1.
 set -u
 mode=$1 vm=$2 program=$3 expected=$4
+abspath() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+vm=$(abspath "$vm") program=$(abspath "$program") expected=$(abspath "$expected")
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
+cd "$(dirname "$program")" || exit 1
+if [ -n "${TOYVM_TEST_NOFILE:-}" ]; then
+    ulimit -n "$TOYVM_TEST_NOFILE" || exit 1
+fi
 
 if [ "$mode" = repl ]; then
     "$vm" <"$program" >"$tmp/stdout" 2>&1

@@ -22,11 +22,14 @@
  *   closure   header, params, body, env, name         all four
  *   env       header, parent, bindings                parent, bindings
  *   binding   header, name, value, next               name, value, next
- *   intern    header, target, next                    target, next (symbol table link)
+ *   intern    header, target, next                    target (a weak handle), next
+ *   port      header, FILE *                          none (noscan; a finalizer
+ *                                                     closes the FILE, port.c)
  *
  * Files: object.c allocates and owns the types, the symbol table and hash
  * tables; read.c parses text into pairs; eval.c evaluates and reports
- * errors; builtins.c holds the primitives and printing; main.c is the driver.
+ * errors; builtins.c holds the primitives and printing; port.c the file
+ * ports and their finalizer; main.c is the driver.
  */
 #ifndef TOYVM_VM_H
 #define TOYVM_VM_H
@@ -52,6 +55,8 @@ typedef enum obj_kind {
     K_INTERN_LINK,
     K_BOOLEAN,
     K_UNSPECIFIED,
+    K_EOF,
+    K_PORT,
 } obj_kind;
 
 /* The header: one word, never a pointer. line is the source line of a pair
@@ -90,9 +95,9 @@ static inline bool is_kind(const obj *o, obj_kind k) { return o && o->kind == k;
 
 /* object.c ---------------------------------------------------------------- */
 
-/* Singletons and interned special-form names, all reachable from a root
- * registered by vm_objects_init. */
-extern obj *vm_true, *vm_false, *vm_unspecified;
+/* Singletons, all reachable from roots registered by vm_objects_init.
+ * vm_eof is what read-line returns at the end of a file. */
+extern obj *vm_true, *vm_false, *vm_unspecified, *vm_eof;
 #define BOOL(b) ((b) ? vm_true : vm_false)
 
 void vm_objects_init(void);
@@ -102,6 +107,8 @@ obj *make_string_uninit(size_t length); /* bytes filled by the caller, NUL added
 /* name may point into a heap string only if that string is rooted. */
 obj *intern(const char *name, size_t length);
 obj *intern_cstr(const char *name);
+/* Live symbols in the symbol table (prunes the dead links first). */
+size_t symbol_table_size(void);
 obj *cons(obj *car, obj *cdr);
 obj *make_vector(size_t length, obj *fill);
 void vector_push(obj *vec, obj *value);
@@ -163,5 +170,11 @@ extern int vm_line;
 void vm_builtins_init(void);
 void vm_print(obj *value, bool display);
 const char *kind_name(const obj *o);
+
+/* port.c ------------------------------------------------------------------ */
+
+/* Defines open-input-file, read-line, close-port, eof-object?,
+ * open-port-count and finalized-port-count. */
+void vm_ports_init(void);
 
 #endif /* TOYVM_VM_H */

@@ -10,7 +10,15 @@
  * interior and of a non-heap pointer, an impossibly large gc_alloc,
  * gc_alloc_array overflow, an invalid pointer in a pointer slot with
  * invalidptr=1, double gc_thread_register, gc_shutdown with another thread
- * registered. Every scenario brings the heap up itself.
+ * registered; and api.md's whole misuse catalogue: every API family called
+ * from an unregistered thread, unregistering with a frame pushed, interior
+ * and foreign pointers to gc_weak_new and gc_set_finalizer, needzero=false
+ * with pointers, a malformed type, roots added twice, double gc_shutdown,
+ * use before gc_init and after gc_shutdown, a thread exiting registered,
+ * gc_enter_blocking twice, gc_leave_blocking alone, heap use inside a
+ * blocking region. docs/debugging.md has the table (misuse, message,
+ * scenario). Double gc_init is harmless: test_death_double_init, a normal
+ * test. Every scenario brings the heap up itself.
  */
 #include "goheap.h"
 #include "harness.h"
@@ -136,6 +144,160 @@ static void d_shutdown_with_thread(void) {
     gc_shutdown();
 }
 
+/* --- api.md's misuse catalogue (docs/debugging.md lists each with its
+ * message and this file's scenario name) --- */
+
+/* One unregistered-thread scenario per API family: the call runs on a
+ * thread that never registered, while the heap is up. */
+static void (*unreg_call)(void);
+static void *unreg_body(void *arg) {
+    (void)arg;
+    unreg_call();
+    return NULL;
+}
+static void run_unregistered(void (*call)(void)) {
+    gc_init();
+    unreg_call = call;
+    pthread_t t;
+    pthread_create(&t, NULL, unreg_body, NULL);
+    pthread_join(t, NULL);
+}
+static void u_collect(void) { gc_collect(); }
+static void u_add_roots(void) {
+    static void *r[2];
+    gc_add_roots(r, sizeof r);
+}
+static void u_set_finalizer(void) { gc_set_finalizer((void *)&obj_type, NULL, NULL); }
+static void u_weak_new(void) { (void)gc_weak_new((void *)&obj_type); }
+static void u_read_stats(void) {
+    gc_stats st;
+    gc_read_stats(&st);
+}
+static void u_set_percent(void) { (void)gc_set_percent(50); }
+static void u_enter_blocking(void) { gc_enter_blocking(); }
+static void u_unregister(void) { gc_thread_unregister(); }
+static void u_type_build(void) {
+    size_t off = 0;
+    (void)gc_type_build("t", 8, &off, 1);
+}
+static void d_unreg_collect(void) { run_unregistered(u_collect); }
+static void d_unreg_add_roots(void) { run_unregistered(u_add_roots); }
+static void d_unreg_set_finalizer(void) { run_unregistered(u_set_finalizer); }
+static void d_unreg_weak_new(void) { run_unregistered(u_weak_new); }
+static void d_unreg_read_stats(void) { run_unregistered(u_read_stats); }
+static void d_unreg_set_percent(void) { run_unregistered(u_set_percent); }
+static void d_unreg_enter_blocking(void) { run_unregistered(u_enter_blocking); }
+static void d_unreg_unregister(void) { run_unregistered(u_unregister); }
+static void d_unreg_type_build(void) { run_unregistered(u_type_build); }
+
+static void d_unregister_with_frame(void) {
+    gc_init();
+    void *a = NULL;
+    GC_FRAME(f, &a);
+    gc_thread_unregister();
+    GC_UNFRAME(f);
+}
+
+static void d_weak_new_interior(void) {
+    gc_init();
+    obj *o = gc_alloc(sizeof(obj), &obj_type);
+    (void)gc_weak_new(&o->x);
+}
+
+static void d_weak_new_foreign(void) {
+    static obj not_heap;
+    gc_init();
+    (void)gc_weak_new(&not_heap);
+}
+
+static void no_finalizer(void *o, void *arg) {
+    (void)o;
+    (void)arg;
+}
+
+static void d_finalizer_interior(void) {
+    gc_init();
+    obj *o = gc_alloc(sizeof(obj), &obj_type);
+    gc_set_finalizer(&o->x, no_finalizer, NULL);
+}
+
+static void d_mallocgc_needzero_pointers(void) {
+    gc_init();
+    (void)gc_mallocgc(sizeof(obj), &obj_type, false);
+}
+
+static void d_malformed_type(void) {
+    static const uint8_t mask[1] = {1};
+    static const gc_type bad = {"bad", 16, 64, mask}; /* ptrdata > size */
+    gc_init();
+    (void)gc_alloc(16, &bad);
+}
+
+static void d_add_roots_twice(void) {
+    static void *r[4];
+    gc_init();
+    gc_add_roots(r, sizeof r);
+    gc_add_roots(r, sizeof r);
+}
+
+static void d_double_shutdown(void) {
+    gc_init();
+    gc_shutdown();
+    gc_shutdown();
+}
+
+static void d_use_after_shutdown(void) {
+    gc_init();
+    gc_shutdown();
+    (void)gc_alloc(32, NULL);
+}
+
+static void d_use_before_init(void) { gc_collect(); }
+
+static void *exit_registered_body(void *arg) {
+    (void)arg;
+    gc_thread_register();
+    return NULL; /* exits still registered */
+}
+
+static void d_thread_exits_registered(void) {
+    gc_init();
+    pthread_t t;
+    pthread_create(&t, NULL, exit_registered_body, NULL);
+    pthread_join(t, NULL);
+}
+
+static void d_enter_blocking_twice(void) {
+    gc_init();
+    gc_enter_blocking();
+    gc_enter_blocking();
+}
+
+static void d_leave_without_enter(void) {
+    gc_init();
+    gc_leave_blocking();
+}
+
+/* Heap use inside a blocking region is caught at the next safepoint the
+ * thread reaches: another thread keeps collecting so that requests are
+ * pending, and this one allocates large objects (each a safepoint). */
+static void *collect_forever(void *arg) {
+    (void)arg;
+    gc_thread_register();
+    for (;;)
+        gc_collect();
+    return NULL;
+}
+
+static void d_heap_use_while_blocking(void) {
+    gc_init();
+    pthread_t t;
+    pthread_create(&t, NULL, collect_forever, NULL);
+    gc_enter_blocking();
+    for (;;)
+        (void)gc_alloc(64 * 1024, NULL);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
@@ -156,6 +318,43 @@ static const struct {
     {"double_register", d_double_register, "gc_thread_register: thread is already registered"},
     {"shutdown_with_thread", d_shutdown_with_thread,
      "gc_shutdown: 1 other threads are still registered"},
+    {"unreg_collect", d_unreg_collect, "gc_collect called from a thread that is not registered"},
+    {"unreg_add_roots", d_unreg_add_roots,
+     "gc_add_roots called from a thread that is not registered"},
+    {"unreg_set_finalizer", d_unreg_set_finalizer,
+     "gc_set_finalizer called from a thread that is not registered"},
+    {"unreg_weak_new", d_unreg_weak_new, "gc_weak_new called from a thread that is not registered"},
+    {"unreg_read_stats", d_unreg_read_stats,
+     "gc_read_stats called from a thread that is not registered"},
+    {"unreg_set_percent", d_unreg_set_percent,
+     "gc_set_percent called from a thread that is not registered"},
+    {"unreg_enter_blocking", d_unreg_enter_blocking,
+     "gc_enter_blocking called from a thread that is not registered"},
+    {"unreg_unregister", d_unreg_unregister,
+     "gc_thread_unregister called from a thread that is not registered"},
+    {"unreg_type_build", d_unreg_type_build,
+     "gc_type_build called from a thread that is not registered"},
+    {"unregister_with_frame", d_unregister_with_frame,
+     "gc_thread_unregister: frame declared at"},
+    {"weak_new_interior", d_weak_new_interior,
+     "gc_weak_new: pointer 0x"},
+    {"weak_new_foreign", d_weak_new_foreign, "gc_weak_new: pointer 0x"},
+    {"finalizer_interior", d_finalizer_interior, "gc_set_finalizer: pointer 0x"},
+    {"mallocgc_needzero_pointers", d_mallocgc_needzero_pointers,
+     "gc_mallocgc: needzero=false for type obj, which has pointers"},
+    {"malformed_type", d_malformed_type, "gc_alloc: malformed type bad (size 16, ptrdata 64)"},
+    {"add_roots_twice", d_add_roots_twice, "gc_add_roots: a range starting at 0x"},
+    {"double_shutdown", d_double_shutdown, "gc_shutdown: goheap is not initialised"},
+    {"use_after_shutdown", d_use_after_shutdown,
+     "gc_alloc called while goheap is not initialised (before gc_init or after gc_shutdown)"},
+    {"use_before_init", d_use_before_init, "gc_collect called while goheap is not initialised"},
+    {"thread_exits_registered", d_thread_exits_registered,
+     "a thread exited while registered (call gc_thread_unregister before it exits)"},
+    {"enter_blocking_twice", d_enter_blocking_twice,
+     "gc_enter_blocking called twice without gc_leave_blocking"},
+    {"leave_without_enter", d_leave_without_enter, "gc_leave_blocking without gc_enter_blocking"},
+    {"heap_use_while_blocking", d_heap_use_while_blocking,
+     "heap used inside gc_enter_blocking/gc_leave_blocking"},
 };
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
 
@@ -172,6 +371,16 @@ static const char *const also[NSCENARIOS][2] = {
     {"of object 0x", "heap memory"},
     {NULL, NULL},
     {NULL, NULL},
+    /* unreg_* */
+    {NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL},
+    {NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL},
+    {"is still pushed", NULL},                       /* unregister_with_frame */
+    {"is not at the beginning of an object", NULL},  /* weak_new_interior */
+    {"is not to a goheap object", NULL},             /* weak_new_foreign */
+    {"is not at the beginning of an object", NULL},  /* finalizer_interior */
+    {NULL, NULL},
+    {NULL, NULL},
+    {"is already registered", NULL},                 /* add_roots_twice */
 };
 
 /* The message is checked by test_death_message; keep this log quiet. */
@@ -206,8 +415,26 @@ START_TEST(test_death_message) {
 }
 END_TEST
 
+/* Not a death: gc_init is idempotent. The second call changes nothing,
+ * and the heap works and shuts down normally. */
+START_TEST(test_death_double_init) {
+    gc_init();
+    void *p = gc_alloc(64, NULL);
+    GC_FRAME(f, &p);
+    gc_init();
+    gc_collect();
+    ck_assert_ptr_nonnull(gc_base(p));
+    ck_assert_uint_eq(gc_usable_size(p), 64);
+    GC_UNFRAME(f);
+    gc_shutdown();
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("death");
+    TCase *harmless = tcase_create("harmless");
+    tcase_add_test(harmless, test_death_double_init);
+    suite_add_tcase(s, harmless);
     TCase *abort_tc = tcase_create("abort");
     tcase_add_loop_test_raise_signal(abort_tc, test_death_aborts, SIGABRT, 0, NSCENARIOS);
     suite_add_tcase(s, abort_tc);

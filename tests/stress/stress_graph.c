@@ -29,8 +29,13 @@
  * The meson test runs it with GOHEAP_DEBUG=gccheckmark=1, so every
  * concurrent mark is also verified by a stopped re-mark.
  *
- * Arguments: THREADS SECONDS SEED (defaults 3 2 1). Exits 0 on success; a
- * corruption aborts with a message.
+ * Arguments: THREADS SECONDS SEED (defaults 3 2 1). The environment
+ * overrides them: GOHEAP_STRESS_THREADS and GOHEAP_STRESS_SECONDS (the
+ * valgrind and sanitizer test setups size runs this way, and a soak is just
+ * a long run: tests/stress/soak.sh). Runs of 30 s or more print a progress
+ * line every 10 s (GOHEAP_STRESS_PROGRESS=S sets the interval, 0 turns it
+ * off): elapsed time, cycles, nodes allocated and verified, RSS. Exits 0 on
+ * success; a corruption aborts with a message.
  */
 #include <goheap.h>
 #include <pthread.h>
@@ -71,6 +76,7 @@ static double seconds = 2;
 static volatile AO_t next_id;
 static volatile AO_t nodes_verified;
 static volatile AO_t cycles_forced;
+static volatile AO_t workers_done;
 
 static uint64_t rng_next(uint64_t *s) {
     uint64_t x = *s;
@@ -271,10 +277,59 @@ static void *worker(void *argp) {
     return NULL;
 }
 
+static void *worker_main(void *argp) {
+    void *r = worker(argp);
+    AO_fetch_and_add1(&workers_done);
+    return r;
+}
+
+/* Resident set size in MiB, from /proc/self/statm. */
+static double rss_mib(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (double)resident * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
+}
+
+/* Waits for the workers, printing a progress line every `interval` seconds
+ * (0: none). The main thread is registered: it parks while it sleeps and
+ * comes out of the blocking region to read the statistics. */
+static void wait_workers(int nthreads, double interval) {
+    double start = now_s(), next = start + interval;
+    for (;;) {
+        gc_enter_blocking();
+        while ((int)AO_load(&workers_done) < nthreads && (interval <= 0 || now_s() < next))
+            usleep(20000);
+        gc_leave_blocking();
+        if ((int)AO_load(&workers_done) >= nthreads)
+            return;
+        gc_stats st;
+        gc_read_stats(&st);
+        printf("stress: %7.0f s: %u cycles, %llu nodes allocated, %llu verified, heap %.1f MiB, "
+               "RSS %.1f MiB\n",
+               now_s() - start, st.num_gc, (unsigned long long)AO_load(&next_id),
+               (unsigned long long)AO_load(&nodes_verified), st.heap_alloc / 1048576.0, rss_mib());
+        fflush(stdout);
+        next += interval;
+    }
+}
+
 int main(int argc, char **argv) {
     int nthreads = argc > 1 ? atoi(argv[1]) : 3;
     seconds = argc > 2 ? atof(argv[2]) : 2;
     uint64_t seed = argc > 3 ? strtoull(argv[3], NULL, 10) : 1;
+    const char *e;
+    if ((e = getenv("GOHEAP_STRESS_THREADS")) != NULL)
+        nthreads = atoi(e);
+    if ((e = getenv("GOHEAP_STRESS_SECONDS")) != NULL)
+        seconds = atof(e);
+    double interval = seconds >= 30 ? 10 : 0;
+    if ((e = getenv("GOHEAP_STRESS_PROGRESS")) != NULL)
+        interval = atof(e);
     if (nthreads < 1 || nthreads > 64 || seconds <= 0) {
         fprintf(stderr, "usage: stress_graph [THREADS [SECONDS [SEED]]]\n");
         return 2;
@@ -288,11 +343,12 @@ int main(int argc, char **argv) {
 
     pthread_t th[64];
     worker_arg args[64];
-    gc_enter_blocking();
     for (int i = 0; i < nthreads; i++) {
         args[i] = (worker_arg){i, nthreads, seed};
-        pthread_create(&th[i], NULL, worker, &args[i]);
+        pthread_create(&th[i], NULL, worker_main, &args[i]);
     }
+    wait_workers(nthreads, interval);
+    gc_enter_blocking();
     for (int i = 0; i < nthreads; i++)
         pthread_join(th[i], NULL);
     gc_leave_blocking();

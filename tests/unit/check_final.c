@@ -257,6 +257,46 @@ START_TEST(test_final_misuse) {
 }
 END_TEST
 
+/* --- a weak handle of a reachable object never reads NULL --- */
+
+#define WEAK_N 4096
+static void *weak_objs[WEAK_N];
+static gc_weak *weak_handles[WEAK_N];
+
+/* Cycles every few allocations (gcstress) keep the background sweeper busy
+ * while the handles are read: a span caught between trading its mark bits
+ * and publishing its sweep must not make a live object look dead. */
+static void weak_race_child(void *arg) {
+    (void)arg;
+    setenv("GOHEAP_DEBUG", "gcstress=3", 1);
+    gc_init();
+    gc_add_roots(weak_objs, sizeof weak_objs);
+    gc_add_roots(weak_handles, sizeof weak_handles);
+    for (int i = 0; i < WEAK_N; i++) {
+        GC_STORE(weak_objs[i], gc_alloc(24, NULL));
+        GC_STORE(weak_handles[i], gc_weak_new(weak_objs[i]));
+    }
+    for (int round = 0; round < 2000; round++) {
+        for (int k = 0; k < 2000; k++)
+            (void)gc_alloc(32, NULL);
+        for (int i = 0; i < WEAK_N; i++)
+            if (gc_weak_get(weak_handles[i]) != weak_objs[i]) {
+                fprintf(stderr, "handle %d read %p for live object %p\n", i,
+                        gc_weak_get(weak_handles[i]), weak_objs[i]);
+                exit(3);
+            }
+    }
+    exit(0);
+}
+
+START_TEST(test_weak_live_never_null) {
+    child_result r;
+    run_in_child(weak_race_child, NULL, &r);
+    ck_assert_msg(child_exited_ok(&r), "status %d: %s", r.status, r.err);
+    child_result_free(&r);
+}
+END_TEST
+
 /* --- the finalizer thread, with concurrent mutators and checkmark --- */
 
 static void *churn(void *arg) {
@@ -396,6 +436,7 @@ int main(void) {
         tcase_set_timeout(misuse, 120);
         tcase_add_test(misuse, test_final_misuse);
         tcase_add_test(misuse, test_final_thread_concurrent);
+        tcase_add_test(misuse, test_weak_live_never_null);
         suite_add_tcase(s, misuse);
     }
     TCase *prof = tcase_create("profile");
