@@ -58,4 +58,15 @@ static inline void be_thread_unregister(void) {}
 static inline void be_enter_blocking(void) {}
 static inline void be_leave_blocking(void) {}
 
+/* No collector: nothing to control, no pause to account. pause.c runs on
+ * glibc as the floor — the stalls a mutator sees on this machine with no
+ * collector at all. */
+static inline void be_set_markers(int n) { (void)n; }
+static inline void be_collect(void) {}
+static inline void be_auto_gc(int on) { (void)on; }
+static inline void be_pauses_start(void) {}
+static inline size_t be_pauses_cycle(double *ms, size_t max) { (void)ms, (void)max; return 0; }
+static inline size_t be_pauses_each(double *ms, size_t max) { (void)ms, (void)max; return 0; }
+static inline double be_last_mark_s(void) { return -1; }
+
 #endif /* BE_MALLOC_H */

@@ -45,6 +45,26 @@
  *   be_enter_blocking()   bracket a call that blocks (pthread_join): goheap's
  *   be_leave_blocking()   stop-the-world would otherwise wait for this thread.
  *
+ * Collector controls (markrate.c and pause.c; no-ops on the malloc backends,
+ * where only pause.c is built, on glibc, as the no-collector floor):
+ *
+ *   be_set_markers(n)     before be_init: n parallel mark threads
+ *                         (GOHEAP_MARKERS, GC_set_markers_count).
+ *   be_collect()          a forced full collection, returning when it is done
+ *                         (gc_collect also finishes the sweep; GC_gcollect).
+ *   be_auto_gc(on)        turns automatic collections off (0) and back on.
+ *   be_pauses_start()     starts recording the collector's own pause
+ *                         accounting; then
+ *   be_pauses_cycle(ms, max)  fills ms[] with the stop-the-world total of
+ *                         each cycle that ended since be_pauses_start, in
+ *                         milliseconds, and returns how many;
+ *   be_pauses_each(ms, max)   the same for every single stop-the-world pause,
+ *                         or 0 when the system does not record them one by
+ *                         one in-process (goheap: run.sh reads them from
+ *                         gctrace instead).
+ *   be_last_mark_s()      the mark phase of the last collection in seconds
+ *                         when the system reports it in-process, else -1.
+ *
  * The include below picks the backend; exactly one BE_* macro must be set.
  */
 #ifndef BENCH_BACKEND_H

@@ -5,11 +5,18 @@
 #   REPS=5 SYSTEMS="goheap bdwgc go" tests/bench/run.sh -d build/tests/bench [workload...]
 #
 # Workloads: gcbench, gcbench-2t, alloc (= alloc16 alloc64 alloc256
-# alloc4096), or a single allocN. Default: all of them.
+# alloc4096) or a single allocN, pause, markrate (= markrate-list-1m
+# markrate-list-2m markrate-graph-1m markrate-graph-2m) or a single one,
+# toyvm. Default: all of them. A system a workload does not apply to (malloc
+# has no pauses) is left out of that workload.
 # -d DIR is the build directory holding the bench_* executables (meson's
 # build/tests/bench); build them first with `ninja -C build bench`.
 # Environment: REPS (default 5), SYSTEMS (default "goheap bdwgc bdwgc-incr
-# glibc mimalloc go"), TIMEOUT (seconds per run, default 900).
+# glibc mimalloc go"), TIMEOUT (seconds per run, default 900), PAUSE_SECONDS
+# (default 10), PAUSE_LIVE_MB (default 1024), PAUSE_REPS (repetitions of
+# pause, default 3), TOYVM_DIR (default DIR/../../examples/toyvm),
+# TOYVM_PROGRAM (default toyvm/binary_trees.scm), APPEND (set: add to the
+# last run's results instead of starting afresh).
 #
 # Why interleaved: the development machine has two shared, noisy cores, so an
 # absolute time means little and drifts over minutes. Each repetition runs
@@ -19,14 +26,19 @@
 # once on two cores would measure each other.
 #
 # Each executable prints RESULT lines (see bench_util.h); they are collected in
-# DIR/bench-results.txt and summarised by the awk program at the bottom:
-# median, min and max of the value, median peak RSS, and system/goheap.
+# DIR/bench-results.txt and summarised by summary.awk: median, min and max of
+# the value, median peak RSS, and system/goheap. The pause and markrate runs
+# of goheap and Go run with gctrace on; their stderr is kept in
+# DIR/traces/UNIT-SYSTEM-REP.trace and gctrace.awk turns it into more RESULT
+# lines (single pauses, mark-phase rates). The pause runs also leave every
+# mutator stall sample in DIR/traces/pause-SYSTEM-REP.stalls and bdwgc's
+# single pauses in .stw files (for plot.sh).
 # The Go twin (go/main.go) is built here with the go tool on PATH, into DIR,
 # with GOCACHE inside DIR and no network.
 set -eu
 
 usage() {
-    sed -n '2,13s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,21s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 
@@ -45,18 +57,24 @@ dir=$(cd "$dir" && pwd)
 REPS=${REPS:-5}
 SYSTEMS=${SYSTEMS:-"goheap bdwgc bdwgc-incr glibc mimalloc go"}
 TIMEOUT=${TIMEOUT:-900}
+PAUSE_SECONDS=${PAUSE_SECONDS:-10}
+PAUSE_REPS=${PAUSE_REPS:-3}
+TOYVM_DIR=${TOYVM_DIR:-$dir/../../examples/toyvm}
+TOYVM_PROGRAM=${TOYVM_PROGRAM:-$src/toyvm/binary_trees.scm}
 
-[ $# -gt 0 ] || set -- gcbench gcbench-2t alloc
+[ $# -gt 0 ] || set -- gcbench gcbench-2t alloc pause markrate toyvm
 units=
 for w in "$@"; do
     case $w in
     alloc) units="$units alloc16 alloc64 alloc256 alloc4096" ;;
-    gcbench | gcbench-2t | alloc16 | alloc64 | alloc256 | alloc4096) units="$units $w" ;;
+    markrate) units="$units markrate-list-1m markrate-list-2m markrate-graph-1m markrate-graph-2m" ;;
+    gcbench | gcbench-2t | alloc16 | alloc64 | alloc256 | alloc4096 | pause | toyvm) units="$units $w" ;;
+    markrate-list-[12]m | markrate-graph-[12]m) units="$units $w" ;;
     *) echo "run.sh: unknown workload '$w'" >&2; usage ;;
     esac
 done
 
-# Keep only the systems that can run; say why the others cannot.
+# The Go twin is built once, if go is among the systems.
 systems=
 for s in $SYSTEMS; do
     if [ "$s" = go ]; then
@@ -70,45 +88,87 @@ for s in $SYSTEMS; do
             echo "run.sh: skipping go: go build failed" >&2
             continue
         fi
-    else
-        exe=$(echo "$s" | tr - _)
-        if [ ! -x "$dir/bench_gcbench_$exe" ] || [ ! -x "$dir/bench_alloc_$exe" ]; then
-            echo "run.sh: skipping $s: $dir/bench_*_$exe not built" >&2
-            continue
-        fi
     fi
     systems="$systems $s"
 done
 [ -n "$systems" ] || { echo "run.sh: no system to run" >&2; exit 1; }
 
-# command_for UNIT SYSTEM: the command line of one run.
-command_for() {
+# applies UNIT SYSTEM: whether the workload means anything on that system.
+applies() {
     case $1 in
-    gcbench) prog=gcbench arg=1 ;;
-    gcbench-2t) prog=gcbench arg=2 ;;
-    alloc*) prog=alloc arg=${1#alloc} ;;
+    pause) case $2 in goheap | go | bdwgc | bdwgc-incr | glibc) return 0 ;; esac; return 1 ;;
+    markrate-*) case $2 in goheap | go | bdwgc) return 0 ;; esac; return 1 ;;
+    toyvm) case $2 in goheap | bdwgc) return 0 ;; esac; return 1 ;;
+    *) return 0 ;;
     esac
-    if [ "$2" = go ]; then
-        echo "$dir/bench_go $prog $arg"
-    else
-        echo "$dir/bench_${prog}_$(echo "$2" | tr - _) $arg"
-    fi
 }
 
+# command_for UNIT SYSTEM REP: the command line of one run (environment
+# assignments first, through env); sets $bin to the executable it needs.
+command_for() {
+    trace= envs=
+    case $2 in goheap) trace=GOHEAP_DEBUG=gctrace=1 ;; go) trace=GODEBUG=gctrace=1 ;; esac
+    case $1 in
+    gcbench) prog=gcbench args=1 ;;
+    gcbench-2t) prog=gcbench args=2 ;;
+    alloc*) prog=alloc args=${1#alloc} ;;
+    pause)
+        prog=pause args=$PAUSE_SECONDS
+        envs="PAUSE_STALLS=$dir/traces/pause-$2-$3.stalls PAUSE_STW=$dir/traces/pause-$2-$3.stw $trace" ;;
+    markrate-*) # markrate-SHAPE-Mm
+        m=${1#markrate-} prog=markrate
+        mk=${m##*-}
+        args="${m%-*} ${mk%m}"
+        envs=$trace ;;
+    toyvm)
+        case $2 in goheap) bin=$TOYVM_DIR/toyvm ;; *) bin=$TOYVM_DIR/toyvm-$2 ;; esac
+        [ -x "$dir/bench_spawn" ] || bin=$dir/bench_spawn
+        echo "$dir/bench_spawn toyvm $2 $bin $TOYVM_PROGRAM"
+        return ;;
+    esac
+    if [ "$2" = go ]; then
+        bin=$dir/bench_go
+        args="$prog $args"
+    else
+        bin=$dir/bench_${prog}_$(echo "$2" | tr - _)
+    fi
+    echo "env $envs $bin $args"
+}
+
+mkdir -p "$dir/traces"
 results=$dir/bench-results.txt
-: >"$results"
+[ -n "${APPEND:-}" ] || : >"$results"
 out=$dir/bench-run.out
 err=$dir/bench-run.err
 failed=0
 for u in $units; do
+    todo=
+    for s in $systems; do
+        applies "$u" "$s" || continue
+        command_for "$u" "$s" 0 >/dev/null
+        if [ ! -x "$bin" ]; then
+            echo "run.sh: skipping $s for $u: $bin not built" >&2
+            continue
+        fi
+        todo="$todo $s"
+    done
+    echo "# load $u begin $(cut -d' ' -f1-3 /proc/loadavg)" >>"$results"
+    echo "# commit $u $(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)" >>"$results"
+    reps=$REPS
+    [ "$u" != pause ] || reps=$PAUSE_REPS
     r=1
-    while [ "$r" -le "$REPS" ]; do
-        printf '%s rep %d/%d:' "$u" "$r" "$REPS" >&2
-        for s in $systems; do
+    while [ "$r" -le "$reps" ]; do
+        printf '%s rep %d/%d:' "$u" "$r" "$reps" >&2
+        for s in $todo; do
             printf ' %s' "$s" >&2
             # shellcheck disable=SC2046 # the command is split on purpose
-            if timeout "$TIMEOUT" $(command_for "$u" "$s") >"$out" 2>"$err"; then
+            if timeout "$TIMEOUT" $(command_for "$u" "$s" "$r") >"$out" 2>"$err"; then
                 grep '^RESULT ' "$out" >>"$results" || true
+                case $u:$s in
+                pause:goheap | pause:go | markrate-*:goheap | markrate-*:go)
+                    cp "$err" "$dir/traces/$u-$s-$r.trace"
+                    awk -v sys="$s" -f "$src/gctrace.awk" "$err" >>"$results" ;;
+                esac
             else
                 printf '(FAILED: exit %d)' $? >&2
                 sed 's/^/    /' "$err" | tail -n 5 >&2
@@ -118,55 +178,12 @@ for u in $units; do
         echo >&2
         r=$((r + 1))
     done
+    echo "# load $u end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$results"
 done
 rm -f "$out" "$err"
 
 echo
-echo "goheap benchmark suite: $REPS interleaved runs per system; raw results in $results"
-awk -v systems="$systems" '
-function median(a, n,    i, j, t) {
-    for (i = 2; i <= n; i++)        # insertion sort: n is a handful of runs
-        for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
-            t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-        }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-/^RESULT / {
-    delete f
-    for (i = 2; i <= NF; i++) {
-        eq = index($i, "=")
-        f[substr($i, 1, eq - 1)] = substr($i, eq + 1)
-    }
-    name = f["name"]; sys = f["system"]
-    if (!(name in unit)) { order[++nnames] = name; unit[name] = f["unit"] }
-    k = ++count[name, sys]
-    val[name, sys, k] = f["value"] + 0
-    rss[name, sys, k] = f["maxrss_kb"] + 0
-}
-END {
-    ns = split(systems, S, " ")
-    for (i = 1; i <= nnames; i++) {
-        name = order[i]; u = unit[name]
-        better = u == "x" ? "higher is better" : "lower is better"
-        fmt = u == "s" ? "%10.3f" : u == "x" ? "%10.2f" : "%10.1f"
-        printf "\n== %s  [%s, %s]\n", name, u, better
-        printf "%-12s %10s %10s %10s %12s %12s\n", "system", "median", "min", "max", "maxrss_MiB", "x/goheap"
-        base = ""
-        if (count[name, "goheap"] > 0) {
-            n = count[name, "goheap"]
-            for (k = 1; k <= n; k++) v[k] = val[name, "goheap", k]
-            base = median(v, n)
-        }
-        for (j = 1; j <= ns; j++) {
-            s = S[j]; n = count[name, s]
-            if (n == 0) { printf "%-12s %10s\n", s, "(no result)"; continue }
-            for (k = 1; k <= n; k++) { v[k] = val[name, s, k]; m[k] = rss[name, s, k] }
-            med = median(v, n)
-            printf "%-12s " fmt " " fmt " " fmt " %12.1f", s, med, v[1], v[n], median(m, n) / 1024
-            if (base != "" && base > 0) printf " %12.2f\n", med / base
-            else printf " %12s\n", "-"
-        }
-    }
-}' "$results"
+echo "goheap benchmark suite: $REPS interleaved runs per system ($PAUSE_REPS for pause); raw results in $results"
+awk -v systems="$systems" -f "$src/summary.awk" "$results"
 [ "$failed" -eq 0 ] || echo "run.sh: some runs failed; see the messages above" >&2
 exit "$failed"
