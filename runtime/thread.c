@@ -250,8 +250,12 @@ void stw_start(void) {
     pthread_mutex_lock(&sched_lock);
     gh_and(&gci_safepoint_request, ~(uintptr_t)SAFEPOINT_STW);
     stopper = NULL;
-    pthread_cond_broadcast(&resume_cv);
     pthread_mutex_unlock(&sched_lock);
+    /* Woken after the unlock: a woken thread must retake sched_lock, and
+     * if the restarter were descheduled while still holding it (a woken
+     * thread may preempt its waker), the whole world would wait for the
+     * restarter to run again. */
+    pthread_cond_broadcast(&resume_cv);
 }
 
 void thr_handshake(thr_handshake_fn fn) {
