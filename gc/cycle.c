@@ -327,6 +327,8 @@ static void run_cycle(bool forced) {
     /* 1. Sweep termination (pause 1). */
     world_lock_acquire();
     uint64_t p1_begin = now_ns(CLOCK_MONOTONIC);
+    uint64_t p1_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t assist0 = gh_load(&assist_cpu_ns);
     stw_stop();
     sweep_termination();
     pacer_state.live_at_trigger = heap_before;
@@ -336,6 +338,7 @@ static void run_cycle(bool forced) {
         world_lock_release();
     }
     uint64_t p1_end = now_ns(CLOCK_MONOTONIC);
+    p1_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - p1_cpu;
     if (!stw_mark)
         record_pause(n, p1_end - p1_begin);
     announce_marking(n);
@@ -398,7 +401,7 @@ static void run_cycle(bool forced) {
         workers_set_active(false);
     workers_quiesce();
     uint64_t cpu_mark = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_mark0;
-    uint64_t term_begin = now_ns(CLOCK_MONOTONIC);
+    uint64_t term_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
     uint64_t marked = mark_termination();
 
     num_gc = n;
@@ -409,6 +412,7 @@ static void run_cycle(bool forced) {
     pthread_mutex_unlock(&worker_lock);
     stw_start();
     uint64_t end = now_ns(CLOCK_MONOTONIC);
+    term_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - term_cpu;
     record_pause(n, stw_mark ? end - p1_begin : end - p2_begin);
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
@@ -424,8 +428,8 @@ static void run_cycle(bool forced) {
         trace_line tl = {
             .n = n, .start_ns = start, .forced = forced,
             .stw1_ns = p1_end - p1_begin, .mark_ns = p2_begin - p1_end, .stw2_ns = end - p2_begin,
-            .cpu_stw1_ns = p1_end - p1_begin, .cpu_assist_ns = 0,
-            .cpu_bg_ns = cpu_mark + helper_cpu, .cpu_idle_ns = 0, .cpu_stw2_ns = end - term_begin,
+            .cpu_stw1_ns = p1_cpu, .cpu_assist_ns = gh_load(&assist_cpu_ns) - assist0,
+            .cpu_bg_ns = cpu_mark + helper_cpu, .cpu_idle_ns = 0, .cpu_stw2_ns = term_cpu,
             .heap_before = heap_before, .heap_after = gh_load(&gstats.heap_alloc),
             .heap_marked = marked, .heap_goal = goal,
         };
