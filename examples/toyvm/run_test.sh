@@ -20,7 +20,10 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 cd "$(dirname "$program")" || exit 1
 if [ -n "${TOYVM_TEST_NOFILE:-}" ]; then
-    ulimit -n "$TOYVM_TEST_NOFILE" || exit 1
+    # Under valgrind (which keeps descriptors of its own at the top of the
+    # range) the limit cannot be lowered; the program then runs without it.
+    ulimit -n "$TOYVM_TEST_NOFILE" 2>/dev/null ||
+        echo "note: could not lower the descriptor limit to $TOYVM_TEST_NOFILE" >&2
 fi
 
 if [ "$mode" = repl ]; then
