@@ -18,6 +18,10 @@
  *   the stack of thread K in function F (frame 3) but is not reachable from
  *   any root; it will be freed. A local missing from its GC_FRAME?
  *
+ * (with ", also in G (frame 5)" when more frames hold it: a pointer kept in
+ * a callee-saved register is saved by a callee's prologue, so the callee's
+ * frame holds a copy too).
+ *
  * These are warnings (gh_printf), not fatal errors: a stack also holds dead
  * words (see below), and the program is not wrong until it uses the object.
  *
@@ -154,10 +158,22 @@ static void proc_name(uintptr_t ip, char *buf, size_t len) {
     snprintf(buf, len, "? (pc %p)", (void *)ip);
 }
 
+/* Up to this many frames are named per object. */
+#define MAX_FRAMES_NAMED 3
+
+/* An object found, with the frames (of one thread) whose words point at it. */
+typedef struct rc_found {
+    uintptr_t obj;
+    mspan *span;
+    gh_thread *thread;
+    unsigned nframes;
+    unsigned frames[MAX_FRAMES_NAMED];
+} rc_found;
+
 typedef struct rc_state {
     uintptr_t dso_base; /* goheap_dso_base() */
-    uintptr_t reported[MAX_REPORTS];
-    unsigned nreported;
+    rc_found found[MAX_REPORTS];
+    unsigned nfound;
 } rc_state;
 
 /* The load base of the object holding goheap's code when that is a shared
@@ -180,31 +196,57 @@ static bool in_goheap(uintptr_t ip, uintptr_t base) {
     return base != 0 && dladdr((void *)ip, &info) != 0 && (uintptr_t)info.dli_fbase == base;
 }
 
-static void report(rc_state *st, gh_thread *t, mspan *s, uintptr_t obj, uintptr_t word_addr) {
-    for (unsigned i = 0; i < st->nreported; i++)
-        if (st->reported[i] == obj)
-            return;
-    if (st->nreported == MAX_REPORTS)
-        return;
+/* Records that the word at word_addr of t's stack points to obj. */
+static void note(rc_state *st, gh_thread *t, mspan *s, uintptr_t obj, uintptr_t word_addr) {
     /* Frame i holds [sp[i], sp[i+1]). */
     unsigned frame = 0;
     while (frame + 1 < t->rc_nframes && t->rc_frame_sp[frame + 1] <= word_addr)
         frame++;
     /* goheap's own frames between the program and the stop (mallocgc,
-     * request_cycle...) hold only dead words: skip them when they can be
-     * recognised (a shared libgoheap). */
+     * request_cycle...) hold only dead words or spilled registers: skip them
+     * when they can be recognised (a shared libgoheap). */
     if (in_goheap(t->rc_frame_ip[frame], st->dso_base))
         return;
-    st->reported[st->nreported++] = obj;
-    char fn[256];
-    if (frame + 1 >= t->rc_nframes && t->rc_nframes == ROOTCHECK_FRAMES)
-        snprintf(fn, sizeof fn, "an outer frame");
-    else
-        proc_name(t->rc_frame_ip[frame], fn, sizeof fn);
+    rc_found *f = NULL;
+    for (unsigned i = 0; i < st->nfound; i++)
+        if (st->found[i].obj == obj)
+            f = &st->found[i];
+    if (f == NULL) {
+        if (st->nfound == MAX_REPORTS)
+            return;
+        f = &st->found[st->nfound++];
+        *f = (rc_found){.obj = obj, .span = s, .thread = t, .nframes = 0};
+    }
+    if (f->thread != t || f->nframes == MAX_FRAMES_NAMED)
+        return;
+    for (unsigned i = 0; i < f->nframes; i++)
+        if (f->frames[i] == frame)
+            return;
+    f->frames[f->nframes++] = frame;
+}
+
+/* Prints one report. A pointer held in a callee-saved register is saved by
+ * the callees' prologues, so the same object often shows in a few frames:
+ * the innermost is named first, the others follow. */
+static void report(const rc_found *f) {
+    gh_thread *t = f->thread;
+    char where[900];
+    size_t len = 0;
+    for (unsigned i = 0; i < f->nframes && len < sizeof where; i++) {
+        unsigned frame = f->frames[i];
+        char fn[256];
+        if (frame + 1 >= t->rc_nframes && t->rc_nframes == ROOTCHECK_FRAMES)
+            snprintf(fn, sizeof fn, "an outer frame");
+        else
+            proc_name(t->rc_frame_ip[frame], fn, sizeof fn);
+        len += (size_t)snprintf(where + len, sizeof where - len, "%s%s (frame %u)",
+                                i == 0 ? "in function " : ", also in ", fn, frame);
+    }
     gh_printf("rootcheck: object %p of type %s (%zu bytes) is referenced from the stack of "
-              "thread %u in function %s (frame %u) but is not reachable from any root; it will "
-              "be freed. A local missing from its GC_FRAME?",
-              (void *)obj, type_name(s, obj), (size_t)s->elemsize, t->id, fn, frame);
+              "thread %u %s but is not reachable from any root; it will be freed. A local "
+              "missing from its GC_FRAME?",
+              (void *)f->obj, type_name(f->span, f->obj), (size_t)f->span->elemsize, t->id,
+              where);
 }
 
 /* Scans [lo, hi) of t's stack word by word. */
@@ -222,12 +264,14 @@ ROOTCHECK_NO_ASAN static void scan_stack(rc_state *st, gh_thread *t, uintptr_t l
             continue;
         if (idx >= s->freeindex && !bits_test(s->alloc_bits, idx))
             continue; /* a free slot: not an object */
-        report(st, t, s, s->startaddr + idx * s->elemsize, a);
+        note(st, t, s, s->startaddr + idx * s->elemsize, a);
     }
 }
 
 void rootcheck_verify(void) {
-    rc_state st = {.nreported = 0, .dso_base = goheap_dso_base()};
+    static rc_state st; /* large; the world is stopped, one caller at a time */
+    st.nfound = 0;
+    st.dso_base = goheap_dso_base();
     gh_track_quiet_begin();
     for (gh_thread *t = thr_list(); t != NULL; t = t->next) {
         /* Frame 0 is rootcheck_capture; the live stack starts at frame 1. */
@@ -239,4 +283,6 @@ void rootcheck_verify(void) {
         scan_stack(&st, t, lo, t->stack_hi);
     }
     gh_track_quiet_end();
+    for (unsigned i = 0; i < st.nfound; i++)
+        report(&st.found[i]);
 }
