@@ -22,8 +22,6 @@ volatile AO_t arena_l1[GH_ARENA_L1_ENTRIES];
 static volatile AO_t arena_table[MAX_ARENAS];
 static volatile AO_t narenas;
 
-static heap_arena *all_arenas;
-static heap_arena **all_arenas_tail = &all_arenas;
 
 #define L2_BYTES (GH_ARENA_L2_ENTRIES * sizeof(AO_t))
 
@@ -53,29 +51,23 @@ bool arena_register(uintptr_t base, size_t bytes) {
         gh_store_release(&narenas, n + 1);
         ha->base = a;
         ha->zeroed_base = 0;
-        *all_arenas_tail = ha;
-        all_arenas_tail = &ha->next;
         gh_store_release(&l2[ai & (GH_ARENA_L2_ENTRIES - 1)], (uintptr_t)ha);
     }
     return true;
 }
 
-heap_arena *arena_list(void) { return all_arenas; }
 uintptr_t arena_count(void) { return gh_load_acquire(&narenas); }
 heap_arena *arena_at(uintptr_t i) { return (heap_arena *)gh_load(&arena_table[i]); }
 
 void arena_release_all(void) {
-    heap_arena *ha = all_arenas;
-    while (ha != NULL) {
-        heap_arena *next = ha->next;
+    for (uintptr_t i = 0; i < gh_load(&narenas); i++) {
+        heap_arena *ha = arena_at(i);
         sys_free((void *)ha->base, GH_ARENA_BYTES);
         if (ha->checkmarks != NULL)
             sys_free(ha->checkmarks, GH_WORDS_PER_ARENA / 8);
         sys_free(ha, sizeof(heap_arena));
-        ha = next;
+        gh_store(&arena_table[i], 0);
     }
-    all_arenas = NULL;
-    all_arenas_tail = &all_arenas;
     gh_store(&narenas, 0);
     for (size_t i = 0; i < GH_ARENA_L1_ENTRIES; i++) {
         void *l2 = (void *)gh_load(&arena_l1[i]);

@@ -63,7 +63,6 @@ typedef struct heap_arena {
     uint64_t *checkmarks;
     uintptr_t zeroed_base;
     uintptr_t base; /* the arena's first address */
-    struct heap_arena *next; /* all arenas, in creation order */
 } heap_arena;
 
 extern volatile AO_t arena_l1[GH_ARENA_L1_ENTRIES];
@@ -106,10 +105,6 @@ GH_INLINE bool arena_page_bit(volatile AO_t *bits, uintptr_t page) {
  * [base, base+bytes) (64 MiB aligned). Returns false if metadata memory could
  * not be mapped. Called with the mheap lock held. */
 bool arena_register(uintptr_t base, size_t bytes);
-
-/* First arena created (list linked by ->next), for whole-heap walks made with
- * the world stopped or the mheap lock held. */
-heap_arena *arena_list(void);
 
 /* Arenas by creation order, for lock-free walks (the reclaimer): the count
  * only grows, and arena_at(i) for i < arena_count() is stable. */

@@ -31,7 +31,6 @@ GH_INLINE uintptr_t gh_xadd(volatile AO_t *p, uintptr_t delta) {
 }
 GH_INLINE void gh_or(volatile AO_t *p, uintptr_t bits) { AO_or_full(p, bits); }
 GH_INLINE void gh_and(volatile AO_t *p, uintptr_t bits) { AO_and_full(p, bits); }
-GH_INLINE void gh_fence(void) { AO_nop_full(); }
 
 /* Atomically sets bit `bit` of the byte at p (a word-aligned update). Used for
  * mark bits shared by concurrent markers; returns true if this call set it. */

@@ -74,11 +74,7 @@ static uint64_t repeat_bits(void *st, uintptr_t count) {
     return bits;
 }
 
-void hb_write_type(uintptr_t obj, uintptr_t elemsize, uintptr_t datasize, const gc_type *type) {
-    hb_write_type_in(NULL, obj, elemsize, datasize, type);
-}
-
-void hb_write_type_in(heap_arena *ha, uintptr_t obj, uintptr_t elemsize, uintptr_t datasize,
+void hb_write_type(heap_arena *ha, uintptr_t obj, uintptr_t elemsize, uintptr_t datasize,
                       const gc_type *type) {
     GH_ASSERT(obj % GH_PTR_SIZE == 0);
     uintptr_t nwords = elemsize / GH_PTR_SIZE;

@@ -28,13 +28,10 @@
 struct gc_type;
 
 /* Writes the bits of the object at obj whose slot is `elemsize` bytes:
- * `datasize` bytes laid out as repeated elements of `type`, the rest scalar. */
-void hb_write_type(uintptr_t obj, uintptr_t elemsize, uintptr_t datasize,
-                   const struct gc_type *type);
-/* The same, with the arena of obj's span as a hint (saves the index
- * lookup on the allocation path). */
-void hb_write_type_in(struct heap_arena *hint, uintptr_t obj, uintptr_t elemsize,
-                      uintptr_t datasize, const struct gc_type *type);
+ * `datasize` bytes laid out as repeated elements of `type`, the rest scalar.
+ * `hint` is the arena of obj's span, or NULL to look it up. */
+void hb_write_type(struct heap_arena *hint, uintptr_t obj, uintptr_t elemsize,
+                   uintptr_t datasize, const struct gc_type *type);
 
 /* Writes `mask` (the pointer bits of one slot, at most 64 words of it)
  * into every one of the nslots slots of slot_words words of the span of

@@ -36,8 +36,6 @@ struct gh_thread;
 void mark_shade(struct gcwork *w, uintptr_t p);
 /* Scans the registered global ranges. */
 void mark_globals(struct gcwork *w);
-/* Scans the roots: global ranges and every thread's frames. */
-void mark_roots(struct gcwork *w);
 /* Scans the frames of thread t. */
 void mark_thread_frames(struct gcwork *w, struct gh_thread *t);
 /* Drains w and the global queue until both are empty. */

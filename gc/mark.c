@@ -313,12 +313,6 @@ void mark_globals(gcwork *w) {
     final_mark_queue(shade_value, w);
 }
 
-void mark_roots(gcwork *w) {
-    mark_globals(w);
-    for (gh_thread *t = thr_list(); t != NULL; t = t->next)
-        mark_thread_frames(w, t);
-}
-
 void mark_new_object(gh_thread *t, mspan *s, uintptr_t p) {
     uintptr_t idx = span_obj_index(s, p);
     if (span_try_mark(s, idx)) {

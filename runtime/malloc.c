@@ -104,12 +104,12 @@ static GH_NOINLINE void write_heap_bits(mspan *s, uintptr_t x, uintptr_t size,
         }
         if (!filled)
             for (uintptr_t i = 0; i < s->nelems; i++)
-                hb_write_type_in(s->arena, s->startaddr + i * s->elemsize, s->elemsize,
+                hb_write_type(s->arena, s->startaddr + i * s->elemsize, s->elemsize,
                                  type->size, type);
         s->bits_type = type;
         return;
     }
-    hb_write_type_in(s->arena, x, s->elemsize, size, type);
+    hb_write_type(s->arena, x, s->elemsize, size, type);
     s->bits_type = SPAN_BITS_MIXED;
 }
 
@@ -200,7 +200,7 @@ static GH_NOINLINE void *alloc_large(size_t size, const gc_type *type, bool nosc
     if (needzero && s->needzero)
         memset(x, 0, bytes);
     if (!noscan)
-        hb_write_type_in(s->arena, s->startaddr, bytes, size, type);
+        hb_write_type(s->arena, s->startaddr, bytes, size, type);
     /* Listed as a full swept span of class 0 so the sweeper finds it. */
     mcentral_push_swept(s, true);
     if (GH_UNLIKELY(gh_load(&alloc_hooks)))
