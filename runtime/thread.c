@@ -13,17 +13,30 @@
  *       wait stopped_cv                       status = STOPPED; signal
  *   unlock sched                              while pending: wait resume_cv
  *   ... work with the world stopped ...       status = RUNNING; unlock
- *   lock sched; pending = 0;
- *   broadcast resume_cv; unlock
+ *   lock sched; pending = 0; unlock
+ *   broadcast resume_cv   (after the unlock: a woken thread must retake
+ *                          sched_lock, which a preempted restarter would
+ *                          otherwise still hold)
  *
  * A parked thread (THR_BLOCKED) counts as stopped: it promised not to touch
  * heap pointers, and gc_leave_blocking waits while pending is set. Because
  * every transition is made under sched_lock, the stopper's check "no thread
  * is RUNNING" cannot race with a thread leaving its blocking region.
  *
- * world_lock serialises collection cycles and stops. A thread waiting for it
- * parks itself first: the holder may stop the world, and must not wait for a
- * thread that is itself waiting for the holder.
+ * Handshakes (thr_handshake) run a function for every thread: a running
+ * thread runs it on itself at its next safepoint (or on entering a blocking
+ * region); for a parked or stopped thread the requester runs it while
+ * holding sched_lock, which the thread needs to resume. So a handshake
+ * function touches only that thread's own state (frames, tiny block, caches,
+ * barrier buffer, gcwork), and never runs concurrently with the thread.
+ * For the same reason gc_thread_unregister gives its state back and leaves
+ * the registry in one sched_lock critical section (holding world_lock, so
+ * mark termination cannot start before its grey objects are handed over).
+ *
+ * world_lock serialises stop-the-world pauses (the collector holds it only
+ * around its two pauses). A thread waiting for it parks itself first: the
+ * holder may stop the world, and must not wait for a thread that is itself
+ * waiting for the holder.
  */
 #include "thread.h"
 
