@@ -100,3 +100,11 @@ size_t count_lines(const char *s) {
             n++;
     return n;
 }
+
+int harness_run(Suite *s) {
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

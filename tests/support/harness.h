@@ -6,6 +6,7 @@
 #ifndef GH_TEST_HARNESS_H
 #define GH_TEST_HARNESS_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +24,10 @@ void xr_seed(xrand *r, uint64_t seed);
 uint64_t xr_next(xrand *r);
 /* Uniform in [0, n), n > 0. */
 uint64_t xr_below(xrand *r, uint64_t n);
+
+/* Runs suite s with Check's runner (fork mode unless CK_FORK=no) and
+ * returns the process exit status: 0 if every test passed, 1 otherwise. */
+int harness_run(Suite *s);
 
 /* The outcome of run_in_child. */
 typedef struct child_result {

@@ -17,6 +17,8 @@
  * abort stay there.
  */
 #include <check.h>
+
+#include "harness.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -171,9 +173,5 @@ int main(void) {
     tcase_add_test(tc, test_checkmark_catches_missing_barrier);
     tcase_add_test(tc, test_checkmark_barrier_keeps_object);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return harness_run(s);
 }

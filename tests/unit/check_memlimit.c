@@ -12,6 +12,8 @@
  * as well as by work; no assertion depends on timing.
  */
 #include <check.h>
+
+#include "harness.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,9 +179,5 @@ int main(void) {
     tcase_add_test(tc, test_try_alloc_fails);
     tcase_add_test(tc, test_below_live);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return harness_run(s);
 }

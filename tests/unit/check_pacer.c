@@ -7,6 +7,8 @@
  * converges so that marking ends at the goal.
  */
 #include <check.h>
+
+#include "harness.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -197,9 +199,5 @@ int main(void) {
     tcase_add_test(tc, test_simulation_converges);
     tcase_add_test(tc, test_limiter_bucket);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return harness_run(s);
 }

@@ -126,9 +126,5 @@ int main(void) {
     tcase_add_test(tc, test_rootcheck_names_function);
     tcase_add_test(tc, test_rootcheck_framed_is_quiet);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return harness_run(s);
 }

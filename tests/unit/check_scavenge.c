@@ -13,6 +13,8 @@
  * fresh heap. No assertion depends on timing; waits poll with a deadline.
  */
 #include <check.h>
+
+#include "harness.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,9 +183,5 @@ int main(void) {
     tcase_add_test(tc, test_reused_pages_are_zero);
     tcase_add_test(tc, test_counts_consistent);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return harness_run(s);
 }
