@@ -206,6 +206,14 @@ mspan *mheap_alloc_span(uintptr_t npages, span_class spc) {
     gh_store_release(&s->state, SPAN_IN_USE);
     uint64_t growth = gh_load(&mheap_.heap_sys) - sys_before;
     gh_unlock(&mheap_.lock);
+    /* A span of small objects on untouched pages (fresh or scavenged) is
+     * about to be filled with objects: fault its pages in with one call.
+     * Left to fault one by one, a page whose first access is a read (the
+     * write barrier loads a slot's old value before storing) is mapped to
+     * the kernel's zero page, and the store that follows copies it and
+     * flushes the TLB of every CPU running the program. */
+    if (!s->needzero && sc_span_class_size(spc) != 0)
+        sys_prefault((void *)base, npages << GH_PAGE_SHIFT);
     /* Backing scavenged pages or growing may have pushed memory past a
      * goal: return other free pages now, without the lock (scavenge.c). */
     if (scav > 0 || growth > 0)

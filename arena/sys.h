@@ -13,6 +13,8 @@
  *   sys_alloc:   n bytes of readable, writable, zeroed memory, or NULL.
  *   sys_unused:  the contents may be discarded; the range stays mapped and
  *                reads as zero when next touched (MADV_DONTNEED).
+ *   sys_prefault: backs untouched pages of a mapped range with writable
+ *                memory now (MADV_POPULATE_WRITE); advisory, may do nothing.
  * Callers treat NULL/false as out of memory: gc_try_alloc returns NULL,
  * everything else reports a fatal error naming what it was mapping.
  */
@@ -26,6 +28,7 @@ bool sys_map(void *p, size_t n);
 void *sys_alloc(size_t n);
 void sys_free(void *p, size_t n);
 bool sys_unused(void *p, size_t n);
+void sys_prefault(void *p, size_t n);
 
 /* Fault injection: the `nth` next call to sys_reserve/sys_map/sys_alloc/
  * sys_unused fails (0 turns injection off). Set from GOHEAP_DEBUG=sysfail=N. */

@@ -82,4 +82,19 @@ bool sys_unused(void *p, size_t n) {
     return madvise(p, n, MADV_DONTNEED) == 0;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* Cleared when the kernel predates MADV_POPULATE_WRITE: the pages then
+ * fault in one by one on first touch, as they would without this call. */
+static volatile AO_t prefault_supported = 1;
+
+void sys_prefault(void *p, size_t n) {
+    if (!gh_load(&prefault_supported))
+        return;
+    if (madvise(p, n, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+        gh_store(&prefault_supported, 0);
+}
+
 uint64_t sys_metadata_bytes(void) { return gh_load(&metadata_bytes); }

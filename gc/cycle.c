@@ -149,7 +149,7 @@ static void drain_as_worker(gcwork *w) {
 
 static void *mark_worker(void *arg) {
     (void)arg;
-    gcwork w = {0};
+    gcwork w = {.background = true};
     pthread_mutex_lock(&worker_lock);
     for (;;) {
         while (!gh_load(&mark_active) && !workers_stop)
@@ -224,13 +224,20 @@ static void sweep_termination(void) {
     gh_store(&gc_phase, GC_MARK);
     gh_store(&gci_wb_enabled, 1);
     gh_or(&alloc_hooks, ALLOC_HOOK_MARKING);
-    mark_assist_start_cycle(gh_load(&gstats.heap_scan), pacer_state.heap_goal);
+    /* The goal may be pushed back as far as GOGC applied to the goal
+     * itself, if the heap turns out to be growing (Go's hard goal). */
+    uint64_t goal = pacer_state.heap_goal;
+    double hard = pacer_state.gogc >= 0 ? (double)goal * (1.0 + pacer_state.gogc / 100.0)
+                                        : (double)goal;
+    mark_assist_start_cycle(pacer_state.last_heap_scan, goal, gh_load(&gstats.heap_live),
+                            hard >= 1.8e19 ? UINT64_MAX : (uint64_t)hard);
 }
 
 /* Mark termination: with the world stopped and no grey object left, flush
  * caches, advance the mark-bit generation and sweepgen, and set the next
- * goal. Returns the bytes marked. */
-static uint64_t mark_termination(void) {
+ * goal (`utilization`: the CPU share marking had, for the pacer). Returns
+ * the bytes marked. */
+static uint64_t mark_termination(double utilization) {
     gh_store(&gc_phase, GC_MARKTERM);
     mark_assist_release();
     gh_store(&gci_wb_enabled, 0);
@@ -261,7 +268,7 @@ static uint64_t mark_termination(void) {
     pacer_state.mapped_ready = scav_mapped_ready();
     pacer_state.heap_free = scav_heap_free();
     pacer_state.heap_alloc = gh_load(&gstats.heap_alloc);
-    pacer_cycle_end(&pacer_state, marked, live_before, gh_load(&work_scan_done));
+    pacer_cycle_end(&pacer_state, marked, live_before, gh_load(&work_scan_done), utilization);
     publish_trigger();
     scav_set_goal(pacer_state.heap_goal, pacer_state.memlimit, pacer_state.limiting);
     /* Sweeping must be done by the next trigger, not the goal: the next
@@ -332,7 +339,7 @@ static void run_cycle(bool forced) {
     stw_stop();
     sweep_termination();
     pacer_state.live_at_trigger = heap_before;
-    gcwork w = {0};
+    gcwork w = {.background = true};
     if (!stw_mark) {
         stw_start();
         world_lock_release();
@@ -402,14 +409,19 @@ static void run_cycle(bool forced) {
     workers_quiesce();
     uint64_t cpu_mark = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_mark0;
     uint64_t term_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
-    uint64_t marked = mark_termination();
+    pthread_mutex_lock(&worker_lock);
+    uint64_t helper_cpu = marker_cpu_ns;
+    pthread_mutex_unlock(&worker_lock);
+    uint64_t assist_cpu = gh_load(&assist_cpu_ns) - assist0;
+    /* The share of the machine marking took, for the pacer. */
+    double mark_wall = (double)(p2_begin - p1_end) * limiter_ncpu;
+    double utilization =
+        mark_wall > 0 ? (double)(cpu_mark + helper_cpu + assist_cpu) / mark_wall : 0;
+    uint64_t marked = mark_termination(utilization);
 
     num_gc = n;
     if (forced)
         num_forced_gc++;
-    pthread_mutex_lock(&worker_lock);
-    uint64_t helper_cpu = marker_cpu_ns;
-    pthread_mutex_unlock(&worker_lock);
     stw_start();
     uint64_t end = now_ns(CLOCK_MONOTONIC);
     term_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - term_cpu;
@@ -428,7 +440,7 @@ static void run_cycle(bool forced) {
         trace_line tl = {
             .n = n, .start_ns = start, .forced = forced,
             .stw1_ns = p1_end - p1_begin, .mark_ns = p2_begin - p1_end, .stw2_ns = end - p2_begin,
-            .cpu_stw1_ns = p1_cpu, .cpu_assist_ns = gh_load(&assist_cpu_ns) - assist0,
+            .cpu_stw1_ns = p1_cpu, .cpu_assist_ns = assist_cpu,
             .cpu_bg_ns = cpu_mark + helper_cpu, .cpu_idle_ns = 0, .cpu_stw2_ns = term_cpu,
             .heap_before = heap_before, .heap_after = gh_load(&gstats.heap_alloc),
             .heap_marked = marked, .heap_goal = goal,

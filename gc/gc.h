@@ -43,7 +43,8 @@ void mark_drain(struct gcwork *w);
 /* Drains until `budget` bytes were scanned or no work is left; returns the
  * scan work done. */
 int64_t mark_drain_n(struct gcwork *w, int64_t budget);
-void mark_assist_start_cycle(uint64_t scan_expected, uint64_t heap_goal);
+void mark_assist_start_cycle(uint64_t scan_expected, uint64_t heap_goal, uint64_t triggered,
+                             uint64_t hard_goal);
 /* Parks the calling mutator until the mark phase ends or the background
  * markers have done `debt` more scan work; mark_assist_release wakes all. */
 void mark_assist_park(uint64_t debt);

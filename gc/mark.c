@@ -39,6 +39,7 @@
 #include "gc.h"
 #include "heapbits.h"
 #include "limiter.h"
+#include "pacer.h"
 #include "roots.h"
 #include "special.h"
 #include "stats.h"
@@ -50,6 +51,8 @@ volatile AO_t assist_work_total; /* scan work done by assists this cycle */
 /* Most scan work one assist does: at roughly 1 GB/s of marking, about a
  * millisecond, the longest an allocation should stall for a single assist. */
 #define ASSIST_MAX_WORK ((int64_t)1 << 20)
+/* Least scan work an assist pays for (Go's gcOverAssistWork). */
+#define ASSIST_MIN_WORK ((int64_t)64 << 10)
 /* How much scan work a marker accumulates before publishing it. */
 #define SCAN_FLUSH_BYTES ((int64_t)256 << 10)
 
@@ -131,10 +134,8 @@ static uintptr_t scan_object(gcwork *w, uintptr_t b) {
     hb_for_each_pointer(b, n, shade_slot, &ctx);
     w->scan_work += (int64_t)n;
     /* Publish progress now and then: parked assists wait for it. */
-    if (w->scan_work >= SCAN_FLUSH_BYTES) {
-        gh_xadd(&work_scan_done, (uintptr_t)w->scan_work);
-        w->scan_work = 0;
-    }
+    if (w->scan_work >= SCAN_FLUSH_BYTES)
+        work_flush_scan(w);
     return n;
 }
 
@@ -184,27 +185,31 @@ int64_t mark_drain_n(gcwork *w, int64_t budget) {
 
 /* --- mark assists --- */
 
-/* Scan work expected this cycle (the scannable heap when mark began) and the
- * heap goal, set at mark start; the assist ratio is revised from them and
- * the progress counters on every assist. Go: gcControllerState.revise */
-static volatile AO_t assist_scan_expected, assist_heap_goal;
+/* The assist ratio's inputs, set at mark start: the scan work this cycle
+ * is expected to take (the last cycle's), the heap goal, the heap_live at
+ * the trigger, and the hard goal the goal may be pushed back to. */
+static volatile AO_t assist_scan_expected, assist_heap_goal, assist_triggered, assist_hard_goal;
 
-void mark_assist_start_cycle(uint64_t scan_expected, uint64_t heap_goal) {
+void mark_assist_start_cycle(uint64_t scan_expected, uint64_t heap_goal, uint64_t triggered,
+                             uint64_t hard_goal) {
     gh_store(&assist_scan_expected, scan_expected);
     gh_store(&assist_heap_goal, heap_goal);
+    gh_store(&assist_triggered, triggered);
+    gh_store(&assist_hard_goal, hard_goal);
 }
 
-/* Scan work owed per byte allocated from now on: the scan work left divided
- * by the heap growth left before the goal. */
+/* Scan work owed per byte allocated from now on (gc/pacer.c). */
 static double assist_work_per_byte(void) {
-    double work_left = (double)gh_load(&assist_scan_expected) -
-                       (double)gh_load(&work_scan_done);
-    double heap_left = (double)gh_load(&assist_heap_goal) - (double)gh_load(&gstats.heap_live);
-    if (work_left < 64 * 1024)
-        work_left = 64 * 1024; /* the estimate ran out: keep some pressure */
-    if (heap_left < 64 * 1024)
-        heap_left = 64 * 1024; /* past the goal: assist hard, but finitely */
-    return work_left / heap_left;
+    pacer_assist_inputs in = {
+        .work_done = gh_load(&work_scan_done),
+        .work_expected = gh_load(&assist_scan_expected),
+        .work_worst = gh_load(&gstats.heap_scan),
+        .heap_live = gh_load(&gstats.heap_live),
+        .heap_goal = gh_load(&assist_heap_goal),
+        .hard_goal = gh_load(&assist_hard_goal),
+        .triggered = gh_load(&assist_triggered),
+    };
+    return pacer_assist_ratio(&in);
 }
 
 volatile AO_t assist_cpu_ns;
@@ -229,6 +234,21 @@ void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
         return;
     double wpb = assist_work_per_byte();
     int64_t owed = (int64_t)((double)-t->assist_credit * wpb) + 1;
+    /* Pay at least ASSIST_MIN_WORK, so that a thread allocating steadily
+     * assists now and then in batches rather than at every refill. */
+    if (owed < ASSIST_MIN_WORK)
+        owed = ASSIST_MIN_WORK;
+    /* Work the background markers did beyond what assists have taken pays
+     * first: while they keep up with the allocation, nobody assists. */
+    int64_t credit = (int64_t)gh_load(&work_bg_credit);
+    if (credit > 0) {
+        int64_t stolen = credit < owed ? credit : owed;
+        gh_xadd(&work_bg_credit, (uintptr_t)-stolen);
+        t->assist_credit += (int64_t)((double)stolen / wpb) + 1;
+        owed -= stolen;
+        if (owed == 0)
+            return;
+    }
     /* One assist does a bounded amount of work, so that no allocation
      * stalls for long; any remainder stays owed and is paid at the
      * thread's next refill. */
@@ -383,6 +403,7 @@ void mark_reset_cycle(void) {
     gh_store(&assist_work_total, 0);
     gh_store(&work_bytes_marked, 0);
     gh_store(&work_scan_done, 0);
+    gh_store(&work_bg_credit, 0);
     /* No span has a marked object yet. */
     for (uintptr_t i = 0; i < arena_count(); i++) {
         heap_arena *ha = arena_at(i);

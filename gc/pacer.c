@@ -17,6 +17,14 @@
  *     trigger = goal - runway, clamped to [marked + 0.7 (goal - marked),
  *                                          marked + 0.95 (goal - marked)]
  *
+ * The cons/mark ratio is measured with the CPU share marking actually had
+ * (u above, for the last cycle): markers' time plus assists' time over the
+ * mark phase's wall time times the CPUs (Go adds assist time to its 25% the
+ * same way). Measuring with the nominal 25% instead would feed back: a late
+ * trigger makes the allocating thread spend the mark assisting, so little
+ * is allocated during the mark, so the next runway looks small and the next
+ * trigger is as late — a mutator doing nothing but assists, every cycle.
+ *
  * The clamps keep a cycle from starting right after the last one (when the
  * estimate is huge) or so late that assists must do all the work. Before any
  * history exists the trigger is 7/8 of the way to the goal. If the estimate
@@ -121,8 +129,13 @@ void pacer_commit(pacer *p) {
     p->trigger = trigger;
 }
 
-void pacer_cycle_end(pacer *p, uint64_t heap_marked, uint64_t live_at_end, uint64_t scan_work) {
-    const double u = PACER_GOAL_UTILIZATION;
+void pacer_cycle_end(pacer *p, uint64_t heap_marked, uint64_t live_at_end, uint64_t scan_work,
+                     double utilization) {
+    double u = utilization;
+    if (!(u >= PACER_MIN_UTILIZATION))
+        u = PACER_MIN_UTILIZATION;
+    if (u > PACER_MAX_UTILIZATION)
+        u = PACER_MAX_UTILIZATION;
     double allocated = live_at_end > p->live_at_trigger ? (double)(live_at_end - p->live_at_trigger) : 0;
     double cm = scan_work > 0 ? allocated * u / ((double)scan_work * (1 - u)) : 0;
     p->cons_mark[p->cycles % PACER_CONS_MARK_HISTORY] = cm;
@@ -130,4 +143,38 @@ void pacer_cycle_end(pacer *p, uint64_t heap_marked, uint64_t live_at_end, uint6
     p->heap_marked = heap_marked;
     p->last_heap_scan = scan_work;
     pacer_commit(p);
+}
+
+/* The work expected is the last cycle's, the best guess for a heap in steady
+ * state. The scannable heap would be the worst case, every object allocated
+ * since the last mark surviving; using it always makes assists pay for
+ * garbage, and the allocating thread spends the mark assisting although the
+ * goal leaves it room. Once the work done passes the estimate, the heap is
+ * growing: the worst case takes over and the goal moves back in proportion,
+ * at most to the hard goal; past the goal itself, 10% more room is given so
+ * that the cycle can still finish. */
+double pacer_assist_ratio(const pacer_assist_inputs *in) {
+    double done = (double)in->work_done;
+    double expected = (double)in->work_expected;
+    double worst = (double)in->work_worst;
+    double goal = (double)in->heap_goal;
+    double live = (double)in->heap_live;
+    if (done > expected) {
+        double triggered = (double)in->triggered;
+        double extended = expected > 0 ? (goal - triggered) / expected * worst + triggered : goal;
+        double hard = (double)in->hard_goal;
+        goal = extended > hard ? hard : extended < goal ? goal : extended;
+        expected = worst;
+    }
+    if (live > goal) {
+        goal *= 1.1;
+        expected = worst;
+    }
+    double work_left = expected - done;
+    double heap_left = goal - live;
+    if (work_left < PACER_ASSIST_MIN_LEFT)
+        work_left = PACER_ASSIST_MIN_LEFT; /* the estimate ran out: keep some pressure */
+    if (heap_left < PACER_ASSIST_MIN_LEFT)
+        heap_left = PACER_ASSIST_MIN_LEFT; /* past even that: assist hard, but finitely */
+    return work_left / heap_left;
 }

@@ -19,6 +19,13 @@
 /* Fraction of CPU the background markers aim to use (Go's
  * gcBackgroundUtilization). */
 #define PACER_GOAL_UTILIZATION 0.25
+/* Bounds on a measured mark utilisation: a mark too short to time, or one
+ * that had every CPU, must not make the cons/mark ratio 0 or infinite. */
+#define PACER_MIN_UTILIZATION 0.05
+#define PACER_MAX_UTILIZATION 0.95
+/* Floor on both the scan work and the heap growth left in the assist
+ * ratio, so it stays finite and positive. */
+#define PACER_ASSIST_MIN_LEFT (64.0 * 1024)
 /* Cycles of cons/mark history kept (Go keeps 4 and uses the maximum). */
 #define PACER_CONS_MARK_HISTORY 4
 /* Bytes kept free below the memory-limit goal for pacing error (Go's
@@ -66,7 +73,26 @@ uint64_t pacer_effective_goal(const pacer *p);
 void pacer_commit(pacer *p);
 
 /* Folds a finished mark into the state: marked bytes, the heap_live reached
- * at termination, and the scan work done; then commits. */
-void pacer_cycle_end(pacer *p, uint64_t heap_marked, uint64_t live_at_end, uint64_t scan_work);
+ * at termination, the scan work done and the share of the CPUs marking took
+ * during the mark phase (markers and assists; clamped to
+ * [PACER_MIN_UTILIZATION, PACER_MAX_UTILIZATION]); then commits. */
+void pacer_cycle_end(pacer *p, uint64_t heap_marked, uint64_t live_at_end, uint64_t scan_work,
+                     double utilization);
+
+/* What the assist ratio is computed from, sampled during a mark. */
+typedef struct pacer_assist_inputs {
+    uint64_t work_done;     /* scan work done so far this cycle */
+    uint64_t work_expected; /* the last cycle's scan work */
+    uint64_t work_worst;    /* the scannable heap: every object surviving */
+    uint64_t heap_live;     /* heap_live now */
+    uint64_t heap_goal;     /* this cycle's goal */
+    uint64_t hard_goal;     /* the furthest the goal may be pushed back */
+    uint64_t triggered;     /* heap_live when the cycle started */
+} pacer_assist_inputs;
+
+/* Scan work an assisting thread owes per byte it allocates: the work left
+ * over the heap growth left, with the goal pushed back when the heap turns
+ * out to be growing. Go: gcControllerState.revise */
+double pacer_assist_ratio(const pacer_assist_inputs *in);
 
 #endif /* GH_PACER_H */

@@ -30,6 +30,7 @@ static void *chunks; /* first word of each chunk links the chunks */
 
 volatile AO_t work_bytes_marked;
 volatile AO_t work_scan_done;
+volatile AO_t work_bg_credit;
 
 GH_STATIC_ASSERT(sizeof(workbuf) == WORKBUF_BYTES, "workbuf size");
 
@@ -37,6 +38,7 @@ void work_init(void) {
     work_full.head = work_empty.head = 0;
     gh_store(&work_bytes_marked, 0);
     gh_store(&work_scan_done, 0);
+    gh_store(&work_bg_credit, 0);
 }
 
 void work_release_all(void) {
@@ -131,10 +133,15 @@ void work_dispose(gcwork *w) {
         gh_xadd(&work_bytes_marked, w->bytes_marked);
         w->bytes_marked = 0;
     }
-    if (w->scan_work) {
-        gh_xadd(&work_scan_done, (uintptr_t)w->scan_work);
-        w->scan_work = 0;
-    }
+    if (w->scan_work)
+        work_flush_scan(w);
+}
+
+void work_flush_scan(gcwork *w) {
+    gh_xadd(&work_scan_done, (uintptr_t)w->scan_work);
+    if (w->background)
+        gh_xadd(&work_bg_credit, (uintptr_t)w->scan_work);
+    w->scan_work = 0;
 }
 
 bool work_global_empty(void) { return gh_lfstack_empty(&work_full); }

@@ -32,6 +32,8 @@ typedef struct gcwork {
                               modulo 2^64: unmarking unused pre-marked slots
                               subtracts, possibly below zero locally */
     int64_t scan_work;     /* bytes scanned, for assists and pacing */
+    bool background;       /* a marker's, not an assisting mutator's: its
+                              scan work is credit that assists may take */
 } gcwork;
 
 void work_init(void);
@@ -58,6 +60,9 @@ GH_INLINE uintptr_t work_tryget(gcwork *w) {
         return b->obj[--b->nobj];
     return work_tryget_slow(w);
 }
+/* Adds w's scan work to the cycle total (and, for a background marker's,
+ * to work_bg_credit). */
+void work_flush_scan(gcwork *w);
 /* Moves w's buffers to the global lists and its counters to the totals. */
 void work_dispose(gcwork *w);
 bool work_global_empty(void);
@@ -70,5 +75,8 @@ bool work_local_empty(const gcwork *w);
 /* Cycle totals, flushed from every gcwork. */
 extern volatile AO_t work_bytes_marked;
 extern volatile AO_t work_scan_done;
+/* Scan work done by background markers and not yet taken by assists
+ * (signed: racing assists may overdraw it briefly). Go: bgScanCredit */
+extern volatile AO_t work_bg_credit;
 
 #endif /* GH_WORK_H */

@@ -7,7 +7,8 @@
  * heap_arena.spans mapping every page of a multi-page span; page_in_use set
  * for the first page only; zeroed_base growing; a 100 MiB object spanning
  * two arenas, looked up at interior pages, with its pointer bitmap across
- * the arena boundary; freeing clears the mapping. Each test brings the heap
+ * the arena boundary; freeing clears the mapping; a fresh span of small
+ * objects has its pages faulted in when it is allocated. Each test brings the heap
  * up and down (gc_init/gc_shutdown) in a checked fixture.
  */
 #include "arena.h"
@@ -20,6 +21,8 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define MIB ((uintptr_t)1 << 20)
 #define PAGE GH_PAGE_SIZE
@@ -224,6 +227,29 @@ START_TEST(test_arena_reinit) {
 }
 END_TEST
 
+/* A span of small objects on fresh pages is faulted in writable at once
+ * (mheap_alloc_span's prefault), before any object in it is touched; a
+ * large object's pages are left to fault on first use. */
+START_TEST(test_fresh_small_span_prefaulted) {
+    unsigned c = 1;
+    while (sc_class_to_npages[c] < 4)
+        c++; /* the first class with a span of several pages */
+    char *p = gc_alloc(sc_class_to_size[c], NULL);
+    mspan *s = span_of((uintptr_t)p);
+    ck_assert(!s->needzero);
+    size_t bytes = s->npages * PAGE, os_page = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char vec[64];
+    ck_assert_uint_le(bytes / os_page, sizeof vec);
+    ck_assert_int_eq(mincore((void *)s->startaddr, bytes, vec), 0);
+    for (size_t i = 0; i < bytes / os_page; i++)
+        ck_assert_msg(vec[i] & 1, "page %zu of a fresh %zu-page span not resident", i,
+                      (size_t)s->npages);
+    char *big = gc_alloc(4 * MIB, NULL);
+    ck_assert_int_eq(mincore(big + 2 * MIB, os_page, vec), 0);
+    ck_assert_uint_eq(vec[0] & 1, 0);
+}
+END_TEST
+
 static Suite *arena_suite(void) {
     Suite *s = suite_create("arena");
     TCase *tc = tcase_create("index");
@@ -236,6 +262,7 @@ static Suite *arena_suite(void) {
     tcase_add_test(tc, test_arena_zeroed_base_grows);
     tcase_add_test(tc, test_arena_huge_object);
     tcase_add_test(tc, test_arena_reinit);
+    tcase_add_test(tc, test_fresh_small_span_prefaulted);
     suite_add_tcase(s, tc);
     return s;
 }

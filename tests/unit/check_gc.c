@@ -10,12 +10,18 @@
  * objects keep nothing alive; heap_alloc after gc_collect is exactly the sum
  * of the class sizes of the reachable objects; gc_set_percent and
  * GOHEAP_GOGC; a soak loop stays within the heap goal; gc_remove_roots; the
- * gctrace line; collection while another thread allocates. Nothing is timed.
+ * gctrace line; collection while another thread allocates; an assist paying
+ * with the background markers' credit (white-box). Nothing is timed.
  */
 #include "goheap.h"
+#include "gc.h"
 #include "harness.h"
 #include "mheap.h"
 #include "span.h"
+#include "stats.h"
+#include "thread.h"
+#include "upcalls.h"
+#include "work.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -541,6 +547,32 @@ START_TEST(test_gc_two_threads_collect) {
 }
 END_TEST
 
+/* While the background markers keep up, an allocating thread's assist debt
+ * is paid from their credit and it scans nothing itself (Go's
+ * bgScanCredit). White-box: the phase and the pacing inputs are set by hand
+ * while no cycle runs. */
+START_TEST(test_gc_assist_takes_background_credit) {
+    gh_thread *t = thr_current("test");
+    uint64_t live = gh_load(&gstats.heap_live);
+    /* Expected work 1 MiB over 1 MiB of runway: one unit per byte. */
+    mark_assist_start_cycle(1 << 20, live + (1 << 20), live, live + (2 << 20));
+    gh_store(&work_scan_done, 0);
+    gh_store(&assist_work_total, 0);
+    gh_store(&gc_phase, GC_MARK);
+    gh_store(&work_bg_credit, 4 << 20);
+    t->assist_credit = 0;
+    mark_assist_alloc(t, 100 << 10);
+    gh_store(&gc_phase, GC_OFF);
+    /* 100 KiB owed, taken from the credit; no scanning, no debt left. */
+    uint64_t taken = (4 << 20) - gh_load(&work_bg_credit);
+    ck_assert_uint_ge(taken, 100 << 10);
+    ck_assert_uint_le(taken, (100 << 10) + 2);
+    ck_assert_uint_eq(gh_load(&assist_work_total), 0);
+    ck_assert_int_ge(t->assist_credit, 0);
+    gh_store(&work_bg_credit, 0);
+}
+END_TEST
+
 static Suite *gc_suite(bool fork) {
     Suite *s = suite_create("gc");
     TCase *roots = tcase_create("roots");
@@ -570,6 +602,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(pacing, test_gc_soak_near_goal);
     tcase_add_test(pacing, test_gc_two_threads_collect);
     tcase_add_test(pacing, test_gc_collect_while_other_allocates);
+    tcase_add_test(pacing, test_gc_assist_takes_background_credit);
     suite_add_tcase(s, pacing);
 
     /* These bring the heap up themselves. */

@@ -55,6 +55,64 @@ static pacer make_pacer(int gogc, int64_t limit, uint64_t marked) {
     return p;
 }
 
+/* The cons/mark ratio is measured with the CPU share marking really had: a
+ * mark during which the program allocated little because its thread was
+ * assisting (utilisation 0.9) must not be read as a program that allocates
+ * little (the nominal 0.25), or the next trigger comes as late again. */
+START_TEST(test_cons_mark_uses_utilization) {
+    pacer nominal = make_pacer(100, INT64_MAX, 10 * MIB);
+    pacer busy = nominal;
+    nominal.cycles = busy.cycles = 1;
+    nominal.live_at_trigger = busy.live_at_trigger = 18 * MIB;
+    /* 1 MiB allocated during a mark that scanned 10 MiB. */
+    pacer_cycle_end(&nominal, 10 * MIB, 19 * MIB, 10 * MIB, 0.25);
+    pacer_cycle_end(&busy, 10 * MIB, 19 * MIB, 10 * MIB, 0.9);
+    ck_assert_uint_eq(nominal.heap_goal, 20 * MIB);
+    /* 0.25: cons/mark 1/30, runway 1 MiB: the trigger at 19 MiB. */
+    ck_assert(llabs((long long)nominal.trigger - (long long)(19 * MIB)) < 16);
+    /* 0.9: cons/mark 0.9, runway 27 MiB, trigger clamped at 70%. */
+    ck_assert_uint_eq(busy.trigger, 10 * MIB + (uint64_t)(0.7 * 10 * MIB));
+    /* Out-of-range utilisations are clamped, not divided by. */
+    pacer all = nominal;
+    pacer_cycle_end(&all, 10 * MIB, 19 * MIB, 10 * MIB, 1.5);
+    ck_assert(isfinite(all.cons_mark[1]) && all.cons_mark[1] > 0);
+    pacer none = nominal;
+    pacer_cycle_end(&none, 10 * MIB, 19 * MIB, 10 * MIB, 0);
+    ck_assert(none.cons_mark[1] > 0);
+}
+END_TEST
+
+/* The assist ratio (Go's revise): the last cycle's scan work is expected,
+ * not the whole scannable heap; a growing heap moves the goal back; past the
+ * goal there is 10% more room. */
+START_TEST(test_assist_ratio) {
+    pacer_assist_inputs in = {.work_done = 0, .work_expected = 10 * MIB,
+                              .work_worst = 20 * MIB, .heap_live = 17 * MIB,
+                              .heap_goal = 20 * MIB, .hard_goal = 40 * MIB,
+                              .triggered = 17 * MIB};
+    /* Steady state: 10 MiB of work over 3 MiB of runway, not 20 over 3. */
+    ck_assert(fabs(pacer_assist_ratio(&in) - 10.0 / 3) < 1e-9);
+    /* 12 MiB done of 10 expected: the heap grows. Goal extended to
+     * 17 + 3/10 * 20 = 23 MiB, work expected 20 MiB: 8 left over 5. */
+    in.work_done = 12 * MIB;
+    in.heap_live = 18 * MIB;
+    ck_assert(fabs(pacer_assist_ratio(&in) - 8.0 / 5) < 1e-9);
+    /* The extension stops at the hard goal (21 MiB): 8 left over 3. */
+    in.hard_goal = 21 * MIB;
+    ck_assert(fabs(pacer_assist_ratio(&in) - 8.0 / 3) < 1e-9);
+    /* Past the goal (work as expected): 10% more room, worst-case work. */
+    in = (pacer_assist_inputs){.work_done = 5 * MIB, .work_expected = 10 * MIB,
+                               .work_worst = 20 * MIB, .heap_live = 21 * MIB,
+                               .heap_goal = 20 * MIB, .hard_goal = 40 * MIB,
+                               .triggered = 17 * MIB};
+    ck_assert(fabs(pacer_assist_ratio(&in) - 15.0 / 1) < 1e-9);
+    /* Past even that: finite, and high. */
+    in.heap_live = 30 * MIB;
+    double r = pacer_assist_ratio(&in);
+    ck_assert(isfinite(r) && r == 15.0 * MIB / PACER_ASSIST_MIN_LEFT);
+}
+END_TEST
+
 /* The trigger lies within Go's bounds between the marked heap and the goal. */
 static void check_trigger_bounds(const pacer *p) {
     ck_assert_uint_ne(p->heap_goal, UINT64_MAX);
@@ -118,7 +176,7 @@ static uint64_t simulate(pacer *p, int cycles, uint64_t live, double alloc_rate,
         end = trigger + grown;
         p->live_at_trigger = trigger;
         *prev_trig = *trig;
-        pacer_cycle_end(p, live, end, live);
+        pacer_cycle_end(p, live, end, live, PACER_GOAL_UTILIZATION);
         *trig = p->trigger;
     }
     return end;
@@ -197,6 +255,8 @@ int main(void) {
     tcase_add_test(tc, test_memlimit_goal);
     tcase_add_test(tc, test_effective_goal);
     tcase_add_test(tc, test_simulation_converges);
+    tcase_add_test(tc, test_cons_mark_uses_utilization);
+    tcase_add_test(tc, test_assist_ratio);
     tcase_add_test(tc, test_limiter_bucket);
     suite_add_tcase(s, tc);
     return harness_run(s);
