@@ -32,6 +32,16 @@ GH_INLINE uintptr_t gh_xadd(volatile AO_t *p, uintptr_t delta) {
 GH_INLINE void gh_or(volatile AO_t *p, uintptr_t bits) { AO_or_full(p, bits); }
 GH_INLINE void gh_and(volatile AO_t *p, uintptr_t bits) { AO_and_full(p, bits); }
 
+/* A hint inside a spin-wait loop (x86 PAUSE): lets a sibling hardware
+ * thread run and avoids a memory-order flush when the wait ends. */
+GH_INLINE void gh_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* Atomically sets bit `bit` of the byte at p (a word-aligned update). Used for
  * mark bits shared by concurrent markers; returns true if this call set it. */
 GH_INLINE bool gh_set_bit_byte(volatile uint8_t *p, unsigned bit) {

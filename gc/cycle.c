@@ -124,8 +124,8 @@ static void print_trace(const trace_line *tl) {
  * before looking for work and idle only after finding none with its own
  * buffers empty, so "busy == 0 and the global queue empty" means no worker
  * holds grey objects (Go's nwait/nproc). */
-static volatile AO_t markers_busy;
-static volatile AO_t mark_active; /* workers should look for work */
+static volatile AO_t markers_busy GH_ALIGNED(GH_CACHE_LINE);
+static volatile AO_t mark_active GH_ALIGNED(GH_CACHE_LINE); /* workers should look for work */
 static pthread_t *worker_threads;
 static int nworkers;
 static pthread_mutex_t worker_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -160,8 +160,7 @@ static void *mark_worker(void *arg) {
         uint64_t cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
         while (gh_load(&mark_active)) {
             drain_as_worker(&w);
-            if (work_global_empty())
-                sched_yield();
+            work_wait(&mark_active);
         }
         uint64_t cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
         pthread_mutex_lock(&worker_lock);
@@ -177,6 +176,8 @@ static void workers_set_active(bool on) {
     if (on)
         pthread_cond_broadcast(&worker_cv);
     pthread_mutex_unlock(&worker_lock);
+    if (!on)
+        work_wake_idle();
 }
 
 /* Waits until every helper worker is idle. */

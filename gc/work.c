@@ -10,10 +10,22 @@
  *
  * Concurrency: a gcwork is used only by its owner (a thread, or the
  * collector for its own work). The global stacks are lock-free (atomics.h);
- * chunk allocation takes chunks_lock.
+ * chunk allocation takes chunks_lock. Each global that some thread writes
+ * often sits on a cache line of its own: a marker checks work_full's head
+ * whenever its own buffers run dry (for a linked list, at every object),
+ * and idle markers recycling buffers through work_empty must not steal
+ * that line from it at every push.
+ *
+ * Idle markers. A helper marker that finds no work spins briefly, then
+ * sleeps in work_wait until put_full publishes a buffer or marking ends
+ * (work_wake_idle). A sleeper announces itself in idle_sleepers before its
+ * last look at work_full, and put_full reads idle_sleepers after its push;
+ * both are full-barrier atomics, so one of the two sees the other and no
+ * wakeup is lost.
  */
 #include "work.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "gc.h"
@@ -24,11 +36,16 @@
 
 #define CHUNK_BYTES ((size_t)64 << 10)
 
-static gh_lfstack work_full, work_empty;
-static gh_mutex chunks_lock = GH_MUTEX_INIT;
+static gh_lfstack work_full GH_ALIGNED(GH_CACHE_LINE);
+static gh_lfstack work_empty GH_ALIGNED(GH_CACHE_LINE);
+static gh_mutex chunks_lock GH_ALIGNED(GH_CACHE_LINE) = GH_MUTEX_INIT;
+
+static volatile AO_t idle_sleepers GH_ALIGNED(GH_CACHE_LINE);
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t idle_cv = PTHREAD_COND_INITIALIZER;
 static void *chunks; /* first word of each chunk links the chunks */
 
-volatile AO_t work_bytes_marked;
+volatile AO_t work_bytes_marked GH_ALIGNED(GH_CACHE_LINE);
 volatile AO_t work_scan_done;
 volatile AO_t work_bg_credit;
 
@@ -76,7 +93,36 @@ static workbuf *get_empty(void) {
     return b;
 }
 
-static void put_full(workbuf *b) { gh_lfstack_push(&work_full, &b->node); }
+static void put_full(workbuf *b) {
+    gh_lfstack_push(&work_full, &b->node);
+    if (GH_UNLIKELY(gh_load(&idle_sleepers) != 0))
+        work_wake_idle();
+}
+
+void work_wake_idle(void) {
+    pthread_mutex_lock(&idle_lock);
+    pthread_cond_broadcast(&idle_cv);
+    pthread_mutex_unlock(&idle_lock);
+}
+
+/* Spins of the idle wait before sleeping: a few microseconds, less than a
+ * sleep and wakeup cost, so a marker that ran dry for a moment (a buffer
+ * about to be published by another) does not pay for one. */
+#define IDLE_SPINS 2000
+
+void work_wait(volatile AO_t *active) {
+    for (int i = 0; i < IDLE_SPINS; i++) {
+        if (!work_global_empty() || !gh_load(active))
+            return;
+        gh_cpu_relax();
+    }
+    pthread_mutex_lock(&idle_lock);
+    gh_xadd(&idle_sleepers, 1);
+    while (work_global_empty() && gh_load(active))
+        pthread_cond_wait(&idle_cv, &idle_lock);
+    gh_xadd(&idle_sleepers, (uintptr_t)-1);
+    pthread_mutex_unlock(&idle_lock);
+}
 static void put_empty(workbuf *b) { gh_lfstack_push(&work_empty, &b->node); }
 
 void work_put_slow(gcwork *w, uintptr_t obj) {

@@ -66,6 +66,10 @@ void work_flush_scan(gcwork *w);
 /* Moves w's buffers to the global lists and its counters to the totals. */
 void work_dispose(gcwork *w);
 bool work_global_empty(void);
+/* Blocks an idle marker until the global queue has work or *active is
+ * cleared; whoever clears it calls work_wake_idle. */
+void work_wait(volatile AO_t *active);
+void work_wake_idle(void);
 /* When the global queue is empty, shares some of w's grey objects through
  * it, so that other markers and assisting threads find work (Go's
  * gcWork.balance). */
