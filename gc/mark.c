@@ -8,7 +8,8 @@
  * colour bit; grey vs black is "queued or not".
  *
  * mark_shade(p) finds the object containing p in constant time (arena index
- * -> heap_arena.spans -> span -> division magic), sets its mark bit with an
+ * -> heap_arena.spans -> span -> division magic; while scanning, the span of
+ * the previous pointer is tried first), sets its mark bit with an
  * atomic test-and-set so exactly one marker queues it, sets the span's bit in
  * heap_arena.page_marks (the reclaimer frees spans whose bit stays clear), and
  * queues it unless its span is noscan.
@@ -77,47 +78,87 @@ GH_COLD GH_NORETURN static void bad_pointer(uintptr_t p, uintptr_t holder, uintp
               (void *)slot, ps == NULL ? "unallocated" : "freed");
 }
 
-/* Shades p (found in `slot` of object `holder`, 0 for roots). */
-static inline void shade_from(gcwork *w, uintptr_t p, uintptr_t holder, uintptr_t slot) {
+/* The in-use span containing p, or NULL (reporting it under invalidptr)
+ * when p is outside the heap or in no allocated object's span. Sets the
+ * span's bit in page_marks: the caller is about to mark an object in it. */
+static inline mspan *span_for_shade(uintptr_t p, uintptr_t holder, uintptr_t slot) {
     heap_arena *ha = arena_of(p);
     if (ha == NULL)
-        return;
+        return NULL;
     mspan *s = (mspan *)gh_load(&ha->spans[arena_page_index(p)]);
     if (GH_UNLIKELY(s == NULL || gh_load_acquire(&s->state) != SPAN_IN_USE || p >= s->limit ||
                     p < s->startaddr)) {
         if (gh_debug.invalidptr)
             bad_pointer(p, holder, slot);
-        return;
+        return NULL;
     }
-    uintptr_t idx = span_obj_index(s, p);
-    if (!span_try_mark(s, idx))
-        return;
     heap_arena *sa = s->startaddr - ha->base < GH_ARENA_BYTES ? ha : arena_of(s->startaddr);
     uintptr_t page = arena_page_index(s->startaddr);
     if (!arena_page_bit(sa->page_marks, page))
         arena_set_page_bit(sa->page_marks, page);
+    return s;
+}
+
+/* A marker's memory of the span of the last pointer it shaded, valid for
+ * the current mark phase only. Pointers tend to land in the span the
+ * previous one did (objects allocated together point at each other), and
+ * then the lookup through the arena index is skipped: an in-use span stays
+ * in use until the sweep that follows the mark, and its page_marks bit, set
+ * when it became the hint, stays set. base and len are the span's bounds,
+ * kept here so the test needs no load. */
+typedef struct span_hint {
+    mspan *span; /* NULL: none yet */
+    uintptr_t base, len;
+} span_hint;
+
+GH_INLINE bool hint_covers(const span_hint *h, uintptr_t p) { return p - h->base < h->len; }
+
+GH_INLINE void hint_set(span_hint *h, mspan *s) {
+    h->span = s;
+    h->base = s->startaddr;
+    h->len = s->limit - s->startaddr;
+}
+
+/* Shades p (found in `slot` of object `holder`, 0 for roots). */
+static inline void shade_from(gcwork *w, span_hint *hint, uintptr_t p, uintptr_t holder,
+                              uintptr_t slot) {
+    mspan *s = hint->span;
+    if (!hint_covers(hint, p)) {
+        s = span_for_shade(p, holder, slot);
+        if (s == NULL)
+            return;
+        hint_set(hint, s);
+    }
+    uintptr_t idx = span_obj_index(s, p);
+    if (!span_try_mark(s, idx))
+        return;
     w->bytes_marked += s->elemsize;
     if (sc_span_class_noscan(s->spanclass))
         return;
     work_put(w, s->startaddr + idx * s->elemsize);
 }
 
-void mark_shade(gcwork *w, uintptr_t p) { shade_from(w, p, 0, 0); }
+void mark_shade(gcwork *w, uintptr_t p) {
+    span_hint hint = {0};
+    shade_from(w, &hint, p, 0, 0);
+}
 
 typedef struct scan_ctx {
     gcwork *w;
     uintptr_t obj;
+    span_hint hint;
 } scan_ctx;
 
 static inline void shade_slot(void *ctx, uintptr_t slot, uintptr_t p) {
     scan_ctx *c = ctx;
-    shade_from(c->w, p, c->obj, slot);
+    shade_from(c->w, &c->hint, p, c->obj, slot);
 }
 
-/* Scans the grey object (or oblet) at b; returns the bytes scanned.
- * Go: scanobject */
-static uintptr_t scan_object(gcwork *w, uintptr_t b) {
-    mspan *s = span_of(b);
+/* Scans the grey object (or oblet) at b; returns the bytes scanned. The
+ * hint (see span_hint) is carried from object to object; b's own span is
+ * often it, too. Go: scanobject */
+static uintptr_t scan_object(gcwork *w, span_hint *hint, uintptr_t b) {
+    mspan *s = hint_covers(hint, b) ? hint->span : span_of(b);
     GH_ASSERT(s != NULL);
     uintptr_t n = s->elemsize;
     uintptr_t obj = b;
@@ -130,8 +171,9 @@ static uintptr_t scan_object(gcwork *w, uintptr_t b) {
         }
         n = GH_MIN(obj + s->elemsize - b, OBLET_BYTES);
     }
-    scan_ctx ctx = {w, obj};
+    scan_ctx ctx = {w, obj, *hint};
     hb_for_each_pointer(b, n, shade_slot, &ctx);
+    *hint = ctx.hint;
     w->scan_work += (int64_t)n;
     /* Publish progress now and then: parked assists wait for it. */
     if (w->scan_work >= SCAN_FLUSH_BYTES)
@@ -151,6 +193,7 @@ static uintptr_t scan_object(gcwork *w, uintptr_t b) {
 
 void mark_drain(gcwork *w) {
     uintptr_t ring[PREFETCH_DEPTH];
+    span_hint hint = {0};
     unsigned head = 0, n = 0, since_balance = 0;
     for (;;) {
         if (++since_balance == BALANCE_INTERVAL) {
@@ -171,15 +214,16 @@ void mark_drain(gcwork *w) {
         uintptr_t b = ring[head];
         head = (head + 1) % PREFETCH_DEPTH;
         n--;
-        scan_object(w, b);
+        scan_object(w, &hint, b);
     }
 }
 
 int64_t mark_drain_n(gcwork *w, int64_t budget) {
     int64_t done = 0;
     uintptr_t b;
+    span_hint hint = {0};
     while (done < budget && (b = work_tryget(w)) != 0)
-        done += (int64_t)scan_object(w, b);
+        done += (int64_t)scan_object(w, &hint, b);
     return done;
 }
 
@@ -305,8 +349,10 @@ void mark_assist_release(void) {
 
 static void shade_root_slot(void **slot, void *arg) {
     uintptr_t p = AO_load_acquire((volatile AO_t *)slot);
-    if (p != 0)
-        shade_from(arg, p, 0, (uintptr_t)slot);
+    if (p != 0) {
+        span_hint hint = {0};
+        shade_from(arg, &hint, p, 0, (uintptr_t)slot);
+    }
 }
 
 void mark_thread_frames(gcwork *w, gh_thread *t) {
@@ -315,7 +361,7 @@ void mark_thread_frames(gcwork *w, gh_thread *t) {
 
 static void shade_value(void *ctx, uintptr_t p) {
     if (p != 0)
-        shade_from(ctx, p, 0, 0);
+        mark_shade(ctx, p);
 }
 
 /* Marks the referents of obj without marking obj (a finalizable object). */
@@ -323,7 +369,7 @@ static void scan_referents(void *ctx, uintptr_t obj) {
     mspan *s = span_of(obj);
     if (s == NULL || sc_span_class_noscan(s->spanclass))
         return;
-    scan_ctx c = {ctx, obj};
+    scan_ctx c = {ctx, obj, {0}};
     hb_for_each_pointer(obj, s->elemsize, shade_slot, &c);
 }
 

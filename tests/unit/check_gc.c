@@ -286,6 +286,35 @@ START_TEST(test_gc_cycles_reclaimed) {
 END_TEST
 
 /* A noscan object holding heap addresses keeps nothing alive. */
+/* Every span holding a reachable object has its page_marks bit set by the
+ * mark (the reclaimer frees the spans whose bit is clear), whether the
+ * marker found the span through the arena index or through its hint, the
+ * span of the previous pointer. A list spanning many spans, with some
+ * nodes pointing back into earlier spans, takes both paths. */
+START_TEST(test_gc_page_marks_cover_reachable_spans) {
+    enum { N = 5000 };
+    node **all = malloc(N * sizeof *all);
+    node *head = NULL;
+    GC_FRAME(f, &head);
+    for (int i = 0; i < N; i++) {
+        node *n = gc_alloc(sizeof *n, &node_type);
+        GC_STORE(n->next, head);
+        GC_STORE(n->other, i > 700 ? all[i - 700] : NULL);
+        head = n;
+        all[i] = n;
+    }
+    gc_collect();
+    for (int i = 0; i < N; i++) {
+        mspan *s = span_of((uintptr_t)all[i]);
+        ck_assert_ptr_nonnull(s);
+        ck_assert_msg(arena_page_bit(s->arena->page_marks, arena_page_index(s->startaddr)),
+                      "span of node %d has no page mark", i);
+    }
+    GC_UNFRAME(f);
+    free(all);
+}
+END_TEST
+
 START_TEST(test_gc_noscan_keeps_nothing) {
     uintptr_t *box = gc_alloc(64 * sizeof(uintptr_t), NULL);
     groots[0] = box;
@@ -592,6 +621,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(reclaim, test_gc_unreachable_reclaimed);
     tcase_add_test(reclaim, test_gc_cycles_reclaimed);
     tcase_add_test(reclaim, test_gc_noscan_keeps_nothing);
+    tcase_add_test(reclaim, test_gc_page_marks_cover_reachable_spans);
     tcase_add_test(reclaim, test_gc_heap_alloc_exact);
     suite_add_tcase(s, reclaim);
 
