@@ -524,6 +524,7 @@ void gc_collect(void) {
     request_cycle(true, WAIT_DONE);
     /* Return with sweeping finished, as Go's runtime.GC does. */
     sweep_finish();
+    sweep_release_empty();
 }
 
 void cycle_maybe_start(void) {

@@ -62,6 +62,9 @@ void mark_reset_cycle(void);
 uintptr_t sweep_one(void);
 /* Sweeps everything left and waits for concurrent sweepers to finish. */
 void sweep_finish(void);
+/* After sweep_finish: returns to the mheap the empty spans sweeping kept
+ * on their class's lists for a cycle (gc_collect). */
+void sweep_release_empty(void);
 /* Resets the proportional-sweep pacing at the start of a sweep phase. */
 void sweep_start_cycle(uint64_t heap_live, uint64_t sweep_by);
 void sweep_bg_start(void);

@@ -5,8 +5,8 @@
  * sweepgen is h-2, or h+1 if an mcache held it). Sweeping a span counts its
  * marked objects: those become the span's allocated objects for the next
  * cycle (the mark bits become the alloc bits: no per-object work), and every
- * other slot is free. A span with no marked object goes back to the mheap
- * whole, as does a dead large object.
+ * other slot is free. A dead large object goes back to the mheap; a small
+ * span with no marked object does too, with one cycle's delay (below).
  *
  * Who sweeps, all concurrently with the mutators:
  *   - the background sweeper thread, one span at a time, yielding between
@@ -21,6 +21,22 @@
  *     mark bits object by object (Go's mheap.reclaim);
  *   - gc_collect and the next cycle's sweep termination, which finish
  *     whatever is left (sweep_finish).
+ *
+ * Empty spans. Go frees every small span in which nothing survived, and
+ * the next refill of that size class allocates a new one: for objects that
+ * die young that is every span, every cycle — a page-allocator free and
+ * allocation (summary updates under the mheap lock, contended by every
+ * allocating thread), new bitmaps and a rewrite of the heap bits, per span.
+ * Here a span that emptied is listed on its class's partial list instead
+ * if it was allocated from since its last sweep (alloc_count > 0): the
+ * class is in use and will likely want it back within the cycle. One that
+ * was not — it sat empty through a whole cycle — goes back to the mheap.
+ * So an empty span is returned at most one cycle late, and the heap in use
+ * never exceeds what the last cycle used. Two sweepers free every empty
+ * span at once, as Go does: the reclaimer, whose job is to find pages
+ * before the heap grows, and sweep_release_empty (gc_collect), so that an
+ * explicit collection leaves free pages to the scavenger as in Go.
+ * (decisions.md, "Empty spans stay a cycle".)
  *
  * Under valgrind's memcheck, sweep_span first tells memcheck which objects
  * die (track_sweep_frees, track.h), so a later use of one is reported.
@@ -88,9 +104,18 @@ void sweep_claim_owned(mspan *s, uintptr_t sg) {
 
 /* Counts the set bits of a span's mark bitmap. */
 static uintptr_t count_marked(const mspan *s) {
-    uintptr_t n = 0, bytes = GH_DIV_ROUND_UP(s->nelems, 8);
-    for (uintptr_t i = 0; i < bytes; i++)
-        n += (uintptr_t)__builtin_popcount(s->gcmark_bits[i]);
+    /* A word at a time (bitmaps are whole words, span_bitmap_bytes): a
+     * popcount call per byte (libgcc's, without -mpopcnt) cost as much as
+     * the rest of a small span's sweep. Bits past nelems are never set,
+     * but are masked off anyway. */
+    uintptr_t n = 0, words = GH_DIV_ROUND_UP(s->nelems, 64);
+    for (uintptr_t w = 0; w < words; w++) {
+        uint64_t bits;
+        memcpy(&bits, s->gcmark_bits + w * 8, sizeof bits);
+        if (s->nelems - w * 64 < 64)
+            bits &= ~(~(uint64_t)0 << (s->nelems - w * 64));
+        n += (uintptr_t)__builtin_popcountll(bits);
+    }
     return n;
 }
 
@@ -104,7 +129,14 @@ static GH_NOINLINE void track_sweep_frees(const mspan *s) {
             gh_track_free(s->startaddr + i * s->elemsize);
 }
 
-bool sweep_span(mspan *s, bool preserve) {
+/* What a sweep does with the span afterwards (see "Empty spans" above). */
+typedef enum {
+    SWEEP_PRESERVE, /* nothing: the caller (mcentral) takes the span */
+    SWEEP_LIST,     /* list it; free it if it stayed empty a whole cycle */
+    SWEEP_RECLAIM,  /* list it; free it if it is empty (the reclaimer) */
+} sweep_mode;
+
+static bool sweep_span_mode(mspan *s, sweep_mode mode) {
     uintptr_t sg = current_sweepgen();
     GH_ASSERT(gh_load(&s->sweepgen) == sg - 1);
     GH_ASSERT(gh_load(&s->state) == SPAN_IN_USE);
@@ -143,21 +175,21 @@ bool sweep_span(mspan *s, bool preserve) {
         stat_add(&gstats.heap_scan, -(intptr_t)freed_bytes);
     gh_xadd(&pages_swept, s->npages);
 
-    bool freed = false;
-    if (!preserve) {
-        if (nalloc == 0) {
-            gh_store_release(&s->sweepgen, sg);
-            mheap_free_span(s);
-            freed = true;
-        } else {
-            gh_store_release(&s->sweepgen, sg);
-            mcentral_push_swept(s, large || nalloc == s->nelems);
-        }
-    } else {
-        gh_store_release(&s->sweepgen, sg);
-    }
+    /* nfreed == 0 with nalloc == 0: nothing was allocated in the span
+     * since its last sweep, which already found it empty. */
+    bool free_it = mode != SWEEP_PRESERVE && nalloc == 0 &&
+                   (large || mode == SWEEP_RECLAIM || nfreed == 0);
+    gh_store_release(&s->sweepgen, sg);
+    if (free_it)
+        mheap_free_span(s);
+    else if (mode != SWEEP_PRESERVE)
+        mcentral_push_swept(s, large || nalloc == s->nelems);
     gh_xadd(&sweepers_active, (uintptr_t)-1);
-    return freed;
+    return free_it;
+}
+
+bool sweep_span(mspan *s, bool preserve) {
+    return sweep_span_mode(s, preserve ? SWEEP_PRESERVE : SWEEP_LIST);
 }
 
 /* Pops an unswept span from the mcentrals, scanning span classes from the
@@ -204,6 +236,14 @@ void sweep_finish(void) {
     }
     while (gh_load(&sweepers_active) != 0)
         sched_yield();
+}
+
+void sweep_release_empty(void) {
+    for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++) {
+        mspan *s;
+        while ((s = mcentral_pop_empty(&mcentrals[i])) != NULL)
+            mheap_free_span(s);
+    }
 }
 
 static double pages_per_byte(void) {
@@ -264,7 +304,7 @@ void sweep_reclaim(uintptr_t npages) {
                 continue;
             mcentral_remove(s);
             uintptr_t n = s->npages;
-            if (sweep_span(s, false))
+            if (sweep_span_mode(s, SWEEP_RECLAIM))
                 reclaimed += n;
         }
     }

@@ -88,6 +88,18 @@ mspan *mcentral_pop_unswept(mcentral *c) {
     return s;
 }
 
+mspan *mcentral_pop_empty(mcentral *c) {
+    gh_lock(&c->lock);
+    span_list *l = &c->partial[swept_index(gh_load(&mheap_.sweepgen))];
+    mspan *s = l->first;
+    while (s != NULL && s->alloc_count != 0)
+        s = s->next;
+    if (s != NULL)
+        list_remove(l, s);
+    gh_unlock(&c->lock);
+    return s;
+}
+
 void mcentral_remove(mspan *s) {
     mcentral *c = &mcentrals[s->spanclass];
     gh_lock(&c->lock);

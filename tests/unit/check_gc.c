@@ -11,11 +11,15 @@
  * of the class sizes of the reachable objects; gc_set_percent and
  * GOHEAP_GOGC; a soak loop stays within the heap goal; gc_remove_roots; the
  * gctrace line; collection while another thread allocates; an assist paying
- * with the background markers' credit (white-box). Nothing is timed.
+ * with the background markers' credit (white-box); a span emptied by sweeping
+ * stays listed with its class for one cycle, and the reclaimer and
+ * sweep_release_empty free it at once (white-box). Nothing is timed.
  */
 #include "goheap.h"
 #include "gc.h"
 #include "harness.h"
+#include "mcache.h"
+#include "mcentral.h"
 #include "mheap.h"
 #include "span.h"
 #include "stats.h"
@@ -602,6 +606,69 @@ START_TEST(test_gc_assist_takes_background_credit) {
 }
 END_TEST
 
+/* White-box sweep driving: the span of a few objects this thread
+ * allocated, handed back to its mcentral with its objects unreachable. */
+static mspan *used_span(void) {
+    gc_collect(); /* sweeping done, nothing cached */
+    node *n = NULL;
+    for (int i = 0; i < 10; i++)
+        n = new_node((uint64_t)i);
+    mspan *s = span_of((uintptr_t)n);
+    mcache_release_all(&thr_current("test")->cache);
+    ck_assert_ptr_nonnull(s->list);
+    ck_assert_uint_eq(s->alloc_count, 10);
+    return s;
+}
+
+/* A mark termination that marked nothing: every span becomes unswept. */
+static void unmarked_cycle(void) {
+    gh_store(&mheap_.sweepgen, gh_load(&mheap_.sweepgen) + 2);
+    sweep_start_cycle(gh_load(&gstats.heap_live), UINT64_MAX);
+}
+
+START_TEST(test_gc_empty_span_kept_a_cycle) {
+    gc_set_percent(-1);
+    mspan *s = used_span();
+    unmarked_cycle();
+    sweep_finish();
+    /* Allocated from since its last sweep: kept, empty, on its list. */
+    ck_assert_uint_eq(gh_load(&s->state), SPAN_IN_USE);
+    ck_assert_uint_eq(s->alloc_count, 0);
+    ck_assert_ptr_nonnull(s->list);
+    ck_assert_uint_eq(gh_load(&s->sweepgen), gh_load(&mheap_.sweepgen));
+    unmarked_cycle();
+    sweep_finish();
+    /* Empty through a whole cycle: back to the mheap. */
+    ck_assert_uint_eq(gh_load(&s->state), SPAN_DEAD);
+}
+END_TEST
+
+START_TEST(test_gc_reclaim_frees_empty_span) {
+    gc_set_percent(-1);
+    mspan *s = used_span();
+    unmarked_cycle();
+    sweep_reclaim(UINT32_MAX); /* every unmarked span it can find */
+    ck_assert_uint_eq(gh_load(&s->state), SPAN_DEAD);
+    sweep_finish();
+}
+END_TEST
+
+START_TEST(test_gc_release_empty_spans) {
+    gc_set_percent(-1);
+    mspan *s = used_span();
+    unmarked_cycle();
+    sweep_finish();
+    ck_assert_uint_eq(gh_load(&s->state), SPAN_IN_USE);
+    sweep_release_empty();
+    ck_assert_uint_eq(gh_load(&s->state), SPAN_DEAD);
+    /* gc_collect does the same: nothing empty is left listed. */
+    used_span();
+    gc_collect();
+    for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++)
+        ck_assert_ptr_null(mcentral_pop_empty(&mcentrals[i]));
+}
+END_TEST
+
 static Suite *gc_suite(bool fork) {
     Suite *s = suite_create("gc");
     TCase *roots = tcase_create("roots");
@@ -623,6 +690,9 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(reclaim, test_gc_noscan_keeps_nothing);
     tcase_add_test(reclaim, test_gc_page_marks_cover_reachable_spans);
     tcase_add_test(reclaim, test_gc_heap_alloc_exact);
+    tcase_add_test(reclaim, test_gc_empty_span_kept_a_cycle);
+    tcase_add_test(reclaim, test_gc_reclaim_frees_empty_span);
+    tcase_add_test(reclaim, test_gc_release_empty_spans);
     suite_add_tcase(s, reclaim);
 
     TCase *pacing = tcase_create("pacing");
