@@ -32,10 +32,16 @@
  * GOHEAP_DEBUG=gcstoptheworld=1 phases 1-3 run as one pause instead.
  *
  * Who runs what: cycles run on a dedicated collector thread, one at a time.
- * A thread that reaches the trigger asks for a cycle and waits, parked,
- * until marking has begun (Go's gcStart returns then too), so it cannot run
- * far past the trigger before assists start charging it; gc_collect waits,
- * parked, for a whole new cycle and then finishes sweeping. The collector
+ * A thread that reaches the trigger asks for a cycle and goes on
+ * allocating: the trigger leaves at least 5% of the runway to the goal,
+ * room to allocate while the collector thread wakes up and stops the world.
+ * Only a thread that reaches the goal before marking has begun waits,
+ * parked, until it has (Go's gcStart returns then), so no thread runs far
+ * past the goal before assists start charging it. (Go runs the start of
+ * a cycle on the goroutine that hit the trigger; handing it to the
+ * collector thread and waiting for the handoff would park every
+ * allocating thread once per cycle, for a wakeup and a pause.) gc_collect
+ * waits, parked, for a whole new cycle and then finishes sweeping. The collector
  * thread is not a registered mutator: it never holds heap pointers in
  * frames, and the world-stopping protocol does not wait for it. It takes
  * the world lock only around its two pauses, so gc_read_stats and the
@@ -71,6 +77,10 @@ static limiter limiter_state;
 static uint64_t last_proc_cpu_ns, last_assist_cpu_ns;
 static unsigned limiter_ncpu;
 static volatile AO_t trigger_bytes; /* pacer_state.trigger, for lock-free readers */
+static volatile AO_t goal_bytes;    /* pacer_state.heap_goal, likewise */
+/* A cycle was asked for and has not begun marking (cycles_requested >
+ * cycles_marking, updated under cycle_lock; read without it). */
+static volatile AO_t cycle_pending;
 static volatile AO_t cycles_completed;
 static volatile AO_t stress_count;
 
@@ -85,7 +95,10 @@ static uint64_t now_ns(clockid_t clk) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void publish_trigger(void) { gh_store(&trigger_bytes, pacer_state.trigger); }
+static void publish_trigger(void) {
+    gh_store(&trigger_bytes, pacer_state.trigger);
+    gh_store(&goal_bytes, pacer_state.heap_goal);
+}
 
 /* Whole MiB, truncated as Go's gctrace prints them. */
 static unsigned long long mb(uint64_t bytes) { return (unsigned long long)(bytes >> 20); }
@@ -458,6 +471,10 @@ static pthread_cond_t cycle_request_cv = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t cycle_done_cv = PTHREAD_COND_INITIALIZER;
 static uint32_t cycles_started, cycles_requested, cycles_done;
 static uint32_t cycles_marking; /* cycles that got past sweep termination */
+
+/* Called under cycle_lock whenever cycles_requested or cycles_marking
+ * changes. */
+static void note_pending(void) { gh_store(&cycle_pending, cycles_requested > cycles_marking); }
 static bool forced_request, collector_stop;
 
 static void *collector_main(void *arg) {
@@ -476,6 +493,7 @@ static void *collector_main(void *arg) {
         pthread_mutex_lock(&cycle_lock);
         cycles_done = cycles_started;
         cycles_marking = cycles_started;
+        note_pending();
         gh_store(&cycles_completed, cycles_done);
         pthread_cond_broadcast(&cycle_done_cv);
     }
@@ -487,6 +505,7 @@ static void *collector_main(void *arg) {
 static void announce_marking(uint32_t n) {
     pthread_mutex_lock(&cycle_lock);
     cycles_marking = n;
+    note_pending();
     pthread_cond_broadcast(&cycle_done_cv);
     pthread_mutex_unlock(&cycle_lock);
 }
@@ -505,9 +524,13 @@ static void request_cycle(bool forced, int wait) {
     if (wait != WAIT_NONE && t != NULL)
         gc_enter_blocking();
     pthread_mutex_lock(&cycle_lock);
-    uint32_t want = cycles_started + 1;
+    /* A cycle that has started but not begun marking serves a trigger as
+     * well as a new one would, without running twice. */
+    uint32_t want = !forced && cycles_marking < cycles_started ? cycles_started
+                                                               : cycles_started + 1;
     if (cycles_requested < want)
         cycles_requested = want;
+    note_pending();
     if (forced)
         forced_request = true;
     pthread_cond_signal(&cycle_request_cv);
@@ -538,14 +561,19 @@ void cycle_maybe_start(void) {
         return;
     if (gh_load(&gc_phase) != GC_OFF)
         return; /* a cycle is marking: assists pay for the growth */
+    bool past_goal = gh_load(&gstats.heap_live) >= gh_load(&goal_bytes);
+    if (gh_load(&cycle_pending) && !past_goal)
+        return; /* asked for already; the collector is on its way */
     /* Help finish the last sweep first (Go's gcStart sweeps too): the cycle
      * cannot start before it is done, and sweeping here beats waiting. */
     while (sweep_one() != 0) {
     }
     /* With the world-stopped mark, wait for the whole cycle like Go's
-     * gcstoptheworld mode; otherwise until marking has begun, after which
-     * assists pay for further allocation. */
-    request_cycle(false, gh_debug.gcstoptheworld ? WAIT_DONE : WAIT_MARKING);
+     * gcstoptheworld mode; past the goal, until marking has begun, after
+     * which assists pay for further allocation; otherwise not at all. */
+    request_cycle(false, gh_debug.gcstoptheworld ? WAIT_DONE
+                         : past_goal             ? WAIT_MARKING
+                                                 : WAIT_NONE);
 }
 
 int gc_set_percent(int percent) {
@@ -643,6 +671,7 @@ void cycle_init(void) {
     scav_start();
     scav_set_goal(pacer_state.heap_goal, pacer_state.memlimit, false);
     cycles_started = cycles_requested = cycles_done = 0;
+    gh_store(&cycle_pending, 0);
     forced_request = collector_stop = workers_stop = false;
     gh_store(&mark_active, 0);
     gh_store(&markers_busy, 0);

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MIB ((uint64_t)1 << 20)
 
@@ -669,6 +670,32 @@ START_TEST(test_gc_release_empty_spans) {
 }
 END_TEST
 
+/* A thread that reaches the trigger asks for a cycle and goes on
+ * allocating; it would wait only at the goal. White-box: the test holds
+ * the world lock, so the collector cannot stop the world and start
+ * marking; a thread that waited for marking at the trigger would never
+ * come back (the test then times out). */
+START_TEST(test_gc_trigger_does_not_wait) {
+    gc_collect();
+    gc_stats st = stats();
+    uint64_t live = gh_load(&gstats.heap_live), goal = st.next_gc;
+    ck_assert_uint_gt(goal, live);
+    /* The trigger is at most 95% of the way to the goal. */
+    uint64_t past_trigger = live + (goal - live) * 96 / 100;
+    uint64_t cycles = st.num_gc;
+    world_lock_acquire();
+    while (gh_load(&gstats.heap_live) < past_trigger)
+        (void)gc_alloc(256, &node_type);
+    ck_assert_uint_lt(gh_load(&gstats.heap_live), goal);
+    world_lock_release();
+    /* The cycle asked for at the trigger runs now (within 20 s on a loaded
+     * machine). */
+    for (int i = 0; i < 2000 && stats().num_gc == cycles; i++)
+        usleep(10 * 1000);
+    ck_assert_uint_gt(stats().num_gc, cycles);
+}
+END_TEST
+
 static Suite *gc_suite(bool fork) {
     Suite *s = suite_create("gc");
     TCase *roots = tcase_create("roots");
@@ -703,6 +730,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(pacing, test_gc_two_threads_collect);
     tcase_add_test(pacing, test_gc_collect_while_other_allocates);
     tcase_add_test(pacing, test_gc_assist_takes_background_credit);
+    tcase_add_test(pacing, test_gc_trigger_does_not_wait);
     suite_add_tcase(s, pacing);
 
     /* These bring the heap up themselves. */
