@@ -42,8 +42,7 @@ volatile AO_t gci_wb_enabled;
 
 /* Shades every pointer in t's buffer and empties it. */
 void wb_flush(gh_thread *t) {
-    for (size_t i = 0; i < t->wbbuf_next; i++)
-        mark_shade(t->gcw, t->wbbuf[i]);
+    mark_shade_n(t->gcw, t->wbbuf, t->wbbuf_next);
     t->wbbuf_next = 0;
 }
 

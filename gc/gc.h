@@ -34,6 +34,9 @@ struct gh_thread;
 /* --- mark.c --- */
 /* Shades the object containing p, if p points into the heap. */
 void mark_shade(struct gcwork *w, uintptr_t p);
+/* mark_shade for each of n pointers (a write-barrier buffer): one span
+ * lookup serves a run of pointers into the same span. */
+void mark_shade_n(struct gcwork *w, const uintptr_t *ptrs, size_t n);
 /* Scans the registered global ranges. */
 void mark_globals(struct gcwork *w);
 /* Scans the frames of thread t. */

@@ -143,6 +143,12 @@ void mark_shade(gcwork *w, uintptr_t p) {
     shade_from(w, &hint, p, 0, 0);
 }
 
+void mark_shade_n(gcwork *w, const uintptr_t *ptrs, size_t n) {
+    span_hint hint = {0};
+    for (size_t i = 0; i < n; i++)
+        shade_from(w, &hint, ptrs[i], 0, 0);
+}
+
 typedef struct scan_ctx {
     gcwork *w;
     uintptr_t obj;

@@ -7,11 +7,16 @@
  * there is some to share; work_dispose publishes buffers and counters (scan
  * work also as background credit for a marker's gcwork, not an assist's);
  * work_wait returns as soon as a buffer is published or marking ends, and
- * sleeps (burns no CPU) while it waits. The heap is up, idle: no cycle
+ * sleeps (burns no CPU) while it waits; mark_shade_n (the write barrier's
+ * flush) marks and queues every heap pointer of a batch, whichever span
+ * it is in and in whatever order, and skips NULL and non-heap pointers. The heap is up, idle: no cycle
  * runs, so the global queue is the tests' own.
  */
 #include "goheap.h"
 #include "harness.h"
+#include "arena.h"
+#include "gc.h"
+#include "span.h"
 #include "work.h"
 
 #include <check.h>
@@ -141,6 +146,50 @@ START_TEST(test_wait_wakes_when_marking_ends) {
 }
 END_TEST
 
+typedef struct pair {
+    struct pair *a, *b;
+} pair;
+GC_TYPE(pair_type, pair, a, b);
+
+START_TEST(test_shade_n_batch) {
+    enum { N = 40 };
+    static void *keep[3 * N];
+    gc_add_roots(keep, sizeof keep);
+    uintptr_t batch[4 * N];
+    size_t n = 0;
+    int local = 0;
+    for (int i = 0; i < N; i++) {
+        /* Pointers into three spans, interleaved, with noise between. */
+        keep[3 * i] = gc_alloc(sizeof(pair), &pair_type);
+        keep[3 * i + 1] = gc_alloc(100, NULL); /* noscan: marked, not queued */
+        keep[3 * i + 2] = gc_alloc(3000, &pair_type);
+        batch[n++] = (uintptr_t)keep[3 * i];
+        batch[n++] = (uintptr_t)keep[3 * i + 1] + 50; /* interior */
+        batch[n++] = (uintptr_t)keep[3 * i + 2];
+        batch[n++] = i % 2 ? 0 : (uintptr_t)&local;
+    }
+    /* Shade some twice: still queued once. */
+    batch[3] = (uintptr_t)keep[0];
+    gcwork w = {0};
+    mark_shade_n(&w, batch, n);
+    for (int i = 0; i < 3 * N; i++) {
+        mspan *s = span_of((uintptr_t)keep[i]);
+        ck_assert_msg(span_is_marked(s, span_obj_index(s, (uintptr_t)keep[i])),
+                      "object %d not marked", i);
+        ck_assert(arena_page_bit(s->arena->page_marks, arena_page_index(s->startaddr)));
+    }
+    uintptr_t queued = 0, o;
+    while ((o = work_tryget(&w)) != 0) {
+        mspan *s = span_of(o);
+        ck_assert(!sc_span_class_noscan(s->spanclass));
+        queued++;
+    }
+    ck_assert_uint_eq(queued, 2 * N);
+    work_dispose(&w);
+    gc_remove_roots(keep);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("work");
     TCase *tc = tcase_create("work");
@@ -150,6 +199,7 @@ int main(void) {
     tcase_add_test(tc, test_dispose_credits_background_work);
     tcase_add_test(tc, test_wait_wakes_on_publish);
     tcase_add_test(tc, test_wait_wakes_when_marking_ends);
+    tcase_add_test(tc, test_shade_n_batch);
     suite_add_tcase(s, tc);
     return harness_run(s);
 }
