@@ -280,7 +280,11 @@ void scav_stop(void) {
 }
 
 void scav_wake(void) {
-    if (!scav_running)
+    /* Nothing over a goal: the scavenger would find nothing to do. Checked
+     * here because wakes come at least twice per cycle, and at a few
+     * hundred cycles a second (a small heap allocating fast) waking a
+     * thread just to go back to sleep costs the allocating threads. */
+    if (!scav_running || bytes_over_goal() == 0)
         return;
     pthread_mutex_lock(&scav_mu);
     scav_pending = true;
