@@ -47,16 +47,16 @@ GH_INLINE uint64_t hb_load_word(const heap_arena *ha, uintptr_t w) {
 
 /* Calls fn(ctx, slot, value) for every pointer slot in [b, b+n) whose value
  * is not NULL, reading the bitmap 64 words at a time and jumping between set
- * bits. Always inlined: with a constant fn the call disappears, so the
+ * bits. ha is the arena holding b (the span's, s->arena), or NULL to look
+ * it up; a range running into the next arena finds it on the way. Always inlined: with a constant fn the call disappears, so the
  * marker's hot loop and the verifier share this code at no cost. Slots are
  * read with acquire loads (a plain move on x86-64): mutators store into them
  * concurrently through the write barrier's release store, and the acquire
  * makes the pointed-to span's initialisation visible to the marker. */
-GH_INLINE void hb_for_each_pointer(uintptr_t b, uintptr_t n,
+GH_INLINE void hb_for_each_pointer(heap_arena *ha, uintptr_t b, uintptr_t n,
                                    void (*fn)(void *ctx, uintptr_t slot, uintptr_t value),
                                    void *ctx) {
     uintptr_t end = b + n;
-    heap_arena *ha = NULL;
     for (uintptr_t addr = b; addr < end;) {
         if (ha == NULL || addr - ha->base >= GH_ARENA_BYTES)
             ha = arena_of(addr);

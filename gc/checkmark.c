@@ -106,7 +106,7 @@ void checkmark_verify(void) {
     while ((obj = work_tryget(&w)) != 0) {
         mspan *s = span_of(obj);
         check_ctx ctx = {&w, obj};
-        hb_for_each_pointer(obj, s->elemsize, check_pointer, &ctx);
+        hb_for_each_pointer(s->arena, obj, s->elemsize, check_pointer, &ctx);
     }
     work_dispose(&w);
 }

@@ -178,7 +178,7 @@ static uintptr_t scan_object(gcwork *w, span_hint *hint, uintptr_t b) {
         n = GH_MIN(obj + s->elemsize - b, OBLET_BYTES);
     }
     scan_ctx ctx = {w, obj, *hint};
-    hb_for_each_pointer(b, n, shade_slot, &ctx);
+    hb_for_each_pointer(s->arena, b, n, shade_slot, &ctx);
     *hint = ctx.hint;
     w->scan_work += (int64_t)n;
     /* Publish progress now and then: parked assists wait for it. */
@@ -376,7 +376,7 @@ static void scan_referents(void *ctx, uintptr_t obj) {
     if (s == NULL || sc_span_class_noscan(s->spanclass))
         return;
     scan_ctx c = {ctx, obj, {0}};
-    hb_for_each_pointer(obj, s->elemsize, shade_slot, &c);
+    hb_for_each_pointer(s->arena, obj, s->elemsize, shade_slot, &c);
 }
 
 void mark_globals(gcwork *w) {
