@@ -39,9 +39,18 @@ typedef struct {
 
 #define GH_MUTEX_INIT {PTHREAD_MUTEX_INITIALIZER}
 
+void gh_lock_slow(gh_mutex *l);
+
+/* Locks l. The heap's locks are held for a few hundred instructions at most
+ * (a list operation, a bitmap update), so a thread finding one taken spins
+ * briefly before sleeping on it, as Go's runtime lock does (4 rounds of 30
+ * pause instructions, then a yield, then the futex): going to sleep and
+ * being woken would cost far more than the wait, and the unlock would have
+ * to make a system call to wake the sleeper. */
 GH_INLINE void gh_lock(gh_mutex *l) {
-    if (GH_UNLIKELY(pthread_mutex_lock(&l->m) != 0))
-        gh_throw("pthread_mutex_lock failed");
+    if (GH_LIKELY(pthread_mutex_trylock(&l->m) == 0))
+        return;
+    gh_lock_slow(l);
 }
 GH_INLINE void gh_unlock(gh_mutex *l) { pthread_mutex_unlock(&l->m); }
 GH_INLINE void gh_mutex_init(gh_mutex *l) { pthread_mutex_init(&l->m, NULL); }

@@ -8,17 +8,21 @@
  * for the first page only; zeroed_base growing; a 100 MiB object spanning
  * two arenas, looked up at interior pages, with its pointer bitmap across
  * the arena boundary; freeing clears the mapping; a fresh span of small
- * objects has its pages faulted in when it is allocated. Each test brings the heap
+ * objects has its pages faulted in when it is allocated; gh_lock excludes
+ * under contention, and a waiter that spun in vain sleeps. Each test brings the heap
  * up and down (gc_init/gc_shutdown) in a checked fixture.
  */
 #include "arena.h"
 #include "goheap.h"
 #include "harness.h"
 #include "heapbits.h"
+#include "lock.h"
 #include "mheap.h"
 #include "span.h"
 
 #include <check.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -250,6 +254,59 @@ START_TEST(test_fresh_small_span_prefaulted) {
 }
 END_TEST
 
+static gh_mutex test_lock = GH_MUTEX_INIT;
+static uint64_t lock_counter;
+
+static void *lock_hammer(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 200000; i++) {
+        gh_lock(&test_lock);
+        uint64_t v = lock_counter; /* a lost update shows up as a short count */
+        __asm__ __volatile__("" ::: "memory");
+        lock_counter = v + 1;
+        gh_unlock(&test_lock);
+    }
+    return NULL;
+}
+
+START_TEST(test_lock_excludes) {
+    pthread_t th[4];
+    lock_counter = 0;
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, lock_hammer, NULL), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_uint_eq(lock_counter, 4 * 200000);
+}
+END_TEST
+
+static uint64_t waiter_cpu_ns;
+
+static void *lock_waiter(void *arg) {
+    (void)arg;
+    struct timespec a, b;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+    gh_lock(&test_lock);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+    gh_unlock(&test_lock);
+    waiter_cpu_ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u + (uint64_t)b.tv_nsec -
+                    (uint64_t)a.tv_nsec;
+    return NULL;
+}
+
+/* The spin is bounded: a lock held for 300 ms costs its waiter far less
+ * CPU than that. */
+START_TEST(test_lock_waiter_sleeps) {
+    gh_lock(&test_lock);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, lock_waiter, NULL), 0);
+    usleep(300 * 1000);
+    gh_unlock(&test_lock);
+    pthread_join(th, NULL);
+    ck_assert_uint_lt(waiter_cpu_ns, 100u * 1000 * 1000);
+}
+END_TEST
+
 static Suite *arena_suite(void) {
     Suite *s = suite_create("arena");
     TCase *tc = tcase_create("index");
@@ -263,6 +320,8 @@ static Suite *arena_suite(void) {
     tcase_add_test(tc, test_arena_huge_object);
     tcase_add_test(tc, test_arena_reinit);
     tcase_add_test(tc, test_fresh_small_span_prefaulted);
+    tcase_add_test(tc, test_lock_excludes);
+    tcase_add_test(tc, test_lock_waiter_sleeps);
     suite_add_tcase(s, tc);
     return s;
 }
