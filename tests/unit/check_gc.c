@@ -11,7 +11,8 @@
  * of the class sizes of the reachable objects; gc_set_percent and
  * GOHEAP_GOGC; a soak loop stays within the heap goal; gc_remove_roots; the
  * gctrace line; collection while another thread allocates; an assist paying
- * with the background markers' credit (white-box); a span emptied by sweeping
+ * with the background markers' credit, and with GOGC=off without
+ * overflowing its credit (white-box); a span emptied by sweeping
  * stays listed with its class for one cycle, and the reclaimer and
  * sweep_release_empty free it at once (white-box); with a helper marker,
  * the GC CPU reported includes the helper's (CPU times compared, nothing
@@ -609,6 +610,34 @@ START_TEST(test_gc_assist_takes_background_credit) {
 }
 END_TEST
 
+/* With GOGC=off the goal is UINT64_MAX, so the assist ratio is tiny (about
+ * the 64 KiB floor of work over 2^64 bytes) and the bytes one unit of scan work pays
+ * for are enormous: converting 64 KiB of taken credit to bytes must
+ * saturate, not overflow the thread's int64 credit (a double above
+ * INT64_MAX converted to int64 is undefined; x86 gives INT64_MIN, a debt).
+ * White-box, as above. */
+START_TEST(test_gc_assist_credit_saturates_gogc_off) {
+    gh_thread *t = thr_current("test");
+    uint64_t live = gh_load(&gstats.heap_live);
+    /* No previous cycle's work to expect (the first cycle, a gc_collect). */
+    mark_assist_start_cycle(0, UINT64_MAX, live, UINT64_MAX);
+    gh_store(&work_scan_done, 0);
+    gh_store(&assist_work_total, 0);
+    gh_store(&gc_phase, GC_MARK);
+    gh_store(&work_bg_credit, 4 << 20);
+    t->assist_credit = 0;
+    mark_assist_alloc(t, 1);
+    int64_t after_steal = t->assist_credit;
+    mark_assist_alloc(t, 1 << 20);
+    int64_t after_alloc = t->assist_credit;
+    gh_store(&gc_phase, GC_OFF);
+    gh_store(&work_bg_credit, 0);
+    ck_assert_int_gt(after_steal, 0);
+    ck_assert_int_eq(after_alloc, after_steal - (1 << 20));
+    ck_assert_uint_eq(gh_load(&assist_work_total), 0);
+}
+END_TEST
+
 /* White-box sweep driving: the span of a few objects this thread
  * allocated, handed back to its mcentral with its objects unreachable. */
 static mspan *used_span(void) {
@@ -816,6 +845,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(pacing, test_gc_two_threads_collect);
     tcase_add_test(pacing, test_gc_collect_while_other_allocates);
     tcase_add_test(pacing, test_gc_assist_takes_background_credit);
+    tcase_add_test(pacing, test_gc_assist_credit_saturates_gogc_off);
     tcase_add_test(pacing, test_gc_trigger_does_not_wait);
     suite_add_tcase(s, pacing);
 
