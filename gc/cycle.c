@@ -145,7 +145,12 @@ static pthread_mutex_t worker_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t worker_cv = PTHREAD_COND_INITIALIZER;
 static bool workers_stop;
 
-static uint64_t marker_cpu_ns; /* CPU of the helper workers, for gctrace */
+static uint64_t marker_cpu_ns; /* CPU of the helper workers, for gctrace and the pacer */
+/* Helpers that left worker_cv to mark and have not yet added their CPU to
+ * marker_cpu_ns (under worker_lock); workers_set_active(false) waits for
+ * none, so the cycle reads every helper's CPU. */
+static int workers_marking;
+static pthread_cond_t workers_done_cv = PTHREAD_COND_INITIALIZER;
 
 /* Drains the global queue with w until no work is left anywhere a worker
  * can see. Used by the helper workers and the collector thread. */
@@ -169,6 +174,7 @@ static void *mark_worker(void *arg) {
             pthread_cond_wait(&worker_cv, &worker_lock);
         if (workers_stop)
             break;
+        workers_marking++;
         pthread_mutex_unlock(&worker_lock);
         uint64_t cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
         while (gh_load(&mark_active)) {
@@ -178,19 +184,31 @@ static void *mark_worker(void *arg) {
         uint64_t cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
         pthread_mutex_lock(&worker_lock);
         marker_cpu_ns += cpu;
+        if (--workers_marking == 0)
+            pthread_cond_broadcast(&workers_done_cv);
     }
     pthread_mutex_unlock(&worker_lock);
     return NULL;
 }
 
+/* Turning marking off also waits until every helper that was marking has
+ * left its loop and added its CPU time to marker_cpu_ns: a helper asleep in
+ * work_wait needs a wakeup and a CPU before it can, and a cycle that read
+ * marker_cpu_ns sooner would miss its time (gctrace, the limiter, and the
+ * mark utilisation the pacer measures), which the next cycle then resets. */
 static void workers_set_active(bool on) {
     pthread_mutex_lock(&worker_lock);
     gh_store(&mark_active, on);
     if (on)
         pthread_cond_broadcast(&worker_cv);
     pthread_mutex_unlock(&worker_lock);
-    if (!on)
-        work_wake_idle();
+    if (on)
+        return;
+    work_wake_idle();
+    pthread_mutex_lock(&worker_lock);
+    while (workers_marking != 0)
+        pthread_cond_wait(&workers_done_cv, &worker_lock);
+    pthread_mutex_unlock(&worker_lock);
 }
 
 /* Waits until every helper worker is idle. */
@@ -673,6 +691,7 @@ void cycle_init(void) {
     cycles_started = cycles_requested = cycles_done = 0;
     gh_store(&cycle_pending, 0);
     forced_request = collector_stop = workers_stop = false;
+    workers_marking = 0;
     gh_store(&mark_active, 0);
     gh_store(&markers_busy, 0);
     if (pthread_create(&collector, NULL, collector_main, NULL) != 0)

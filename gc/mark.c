@@ -262,6 +262,18 @@ static double assist_work_per_byte(void) {
     return pacer_assist_ratio(&in);
 }
 
+/* Bytes of allocation `work` units of scan work pay for at `wpb` work per
+ * byte, saturated at a quarter of INT64_MAX so that adding it to a
+ * thread's (negative) credit cannot overflow. With GOGC=off the goal is
+ * 2^64 and wpb about 2^-48: 64 KiB of work would be 2^64 bytes, and
+ * converting a double past INT64_MAX to int64_t is undefined (x86 gives
+ * INT64_MIN, a debt instead of a credit). */
+#define ASSIST_CREDIT_MAX (INT64_MAX / 4)
+static int64_t work_to_bytes(int64_t work, double wpb) {
+    double b = (double)work / wpb;
+    return b < (double)ASSIST_CREDIT_MAX ? (int64_t)b : ASSIST_CREDIT_MAX;
+}
+
 volatile AO_t assist_cpu_ns;
 
 static uint64_t thread_cpu_now(void) {
@@ -294,7 +306,7 @@ void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
     if (credit > 0) {
         int64_t stolen = credit < owed ? credit : owed;
         gh_xadd(&work_bg_credit, (uintptr_t)-stolen);
-        t->assist_credit += (int64_t)((double)stolen / wpb) + 1;
+        t->assist_credit += work_to_bytes(stolen, wpb) + 1;
         owed -= stolen;
         if (owed == 0)
             return;
@@ -307,7 +319,7 @@ void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
     uint64_t cpu0 = thread_cpu_now();
     int64_t done = mark_drain_n(t->gcw, owed);
     gh_xadd(&assist_cpu_ns, (uintptr_t)(thread_cpu_now() - cpu0));
-    t->assist_credit += (int64_t)((double)done / wpb);
+    t->assist_credit += work_to_bytes(done, wpb);
     /* Grey objects found while assisting go where the workers see them. */
     work_dispose(t->gcw);
     gh_xadd(&assist_work_total, (uintptr_t)done);
