@@ -19,9 +19,12 @@
  *   7. mheap.lock     (arena/mheap.c) page allocator, spans, arenas.
  *   8. gcbits_lock, chunks_lock (arena/gcbits.c, gc/work.c) leaf locks;
  *      scav_mu (arena/scavenge.c), the scavenger's sleep and wake flags,
- *      held only around its condition variable, never with another lock.
- *   9. mspan.special_lock (runtime/final.c) a spin lock, innermost: only
- *                     malloc may be called under it.
+ *      and idle_lock (gc/work.c), idle markers' sleep, each held only
+ *      around its condition variable, never with another lock.
+ *   9. mspan.special_lock (runtime/final.c) a spin lock: only malloc and
+ *                     shading may be called under it, and shading takes
+ *                     only leaf locks of level 8 (a work buffer from
+ *                     chunks_lock, a wake through idle_lock).
  *
  * Order is enforced by review and by TSan's lock-order-inversion detector,
  * which the TSan build of the stress test runs (docs/debugging.md).

@@ -145,20 +145,20 @@ static pthread_mutex_t worker_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t worker_cv = PTHREAD_COND_INITIALIZER;
 static bool workers_stop;
 
-static uint64_t marker_cpu_ns; /* CPU of the helper workers, for gctrace and the pacer */
-/* Helpers that left worker_cv to mark and have not yet added their CPU to
- * marker_cpu_ns (under worker_lock); workers_set_active(false) waits for
- * none, so the cycle reads every helper's CPU. */
-static int workers_marking;
-static pthread_cond_t workers_done_cv = PTHREAD_COND_INITIALIZER;
+/* CPU the helper workers spent draining, for gctrace and the pacer. Each
+ * adds its time before it stops counting as busy, so once workers_quiesce
+ * has seen no busy marker the total covers every drain of the cycle. */
+static volatile AO_t marker_cpu_ns;
 
-/* Drains the global queue with w until no work is left anywhere a worker
- * can see. Used by the helper workers and the collector thread. */
+/* Drains the global queue with w until no work is left anywhere a helper
+ * worker can see, adding the CPU time it took to marker_cpu_ns. */
 static void drain_as_worker(gcwork *w) {
     for (;;) {
         gh_xadd(&markers_busy, 1);
+        uint64_t cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
         mark_drain(w);
         work_dispose(w);
+        gh_xadd(&marker_cpu_ns, now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0);
         gh_xadd(&markers_busy, (uintptr_t)-1);
         if (work_global_empty() || !gh_load(&mark_active))
             return;
@@ -174,41 +174,25 @@ static void *mark_worker(void *arg) {
             pthread_cond_wait(&worker_cv, &worker_lock);
         if (workers_stop)
             break;
-        workers_marking++;
         pthread_mutex_unlock(&worker_lock);
-        uint64_t cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
         while (gh_load(&mark_active)) {
             drain_as_worker(&w);
             work_wait(&mark_active);
         }
-        uint64_t cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
         pthread_mutex_lock(&worker_lock);
-        marker_cpu_ns += cpu;
-        if (--workers_marking == 0)
-            pthread_cond_broadcast(&workers_done_cv);
     }
     pthread_mutex_unlock(&worker_lock);
     return NULL;
 }
 
-/* Turning marking off also waits until every helper that was marking has
- * left its loop and added its CPU time to marker_cpu_ns: a helper asleep in
- * work_wait needs a wakeup and a CPU before it can, and a cycle that read
- * marker_cpu_ns sooner would miss its time (gctrace, the limiter, and the
- * mark utilisation the pacer measures), which the next cycle then resets. */
 static void workers_set_active(bool on) {
     pthread_mutex_lock(&worker_lock);
     gh_store(&mark_active, on);
     if (on)
         pthread_cond_broadcast(&worker_cv);
     pthread_mutex_unlock(&worker_lock);
-    if (on)
-        return;
-    work_wake_idle();
-    pthread_mutex_lock(&worker_lock);
-    while (workers_marking != 0)
-        pthread_cond_wait(&workers_done_cv, &worker_lock);
-    pthread_mutex_unlock(&worker_lock);
+    if (!on)
+        work_wake_idle();
 }
 
 /* Waits until every helper worker is idle. */
@@ -350,9 +334,7 @@ static void announce_marking(uint32_t n);
 static void run_cycle(bool forced) {
     uint64_t start = now_ns(CLOCK_MONOTONIC);
     uint64_t cpu_start = now_ns(CLOCK_THREAD_CPUTIME_ID);
-    pthread_mutex_lock(&worker_lock);
-    marker_cpu_ns = 0;
-    pthread_mutex_unlock(&worker_lock);
+    gh_store(&marker_cpu_ns, 0);
     uint32_t n = num_gc + 1;
     pause_ns[(n + GC_PAUSE_HISTORY - 1) % GC_PAUSE_HISTORY] = 0;
 
@@ -441,9 +423,7 @@ static void run_cycle(bool forced) {
     workers_quiesce();
     uint64_t cpu_mark = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_mark0;
     uint64_t term_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
-    pthread_mutex_lock(&worker_lock);
-    uint64_t helper_cpu = marker_cpu_ns;
-    pthread_mutex_unlock(&worker_lock);
+    uint64_t helper_cpu = gh_load(&marker_cpu_ns);
     uint64_t assist_cpu = gh_load(&assist_cpu_ns) - assist0;
     /* The share of the machine marking took, for the pacer. */
     double mark_wall = (double)(p2_begin - p1_end) * limiter_ncpu;
@@ -580,7 +560,7 @@ void cycle_maybe_start(void) {
     if (gh_load(&gc_phase) != GC_OFF)
         return; /* a cycle is marking: assists pay for the growth */
     bool past_goal = gh_load(&gstats.heap_live) >= gh_load(&goal_bytes);
-    if (gh_load(&cycle_pending) && !past_goal)
+    if (gh_load(&cycle_pending) && !past_goal && !gh_debug.gcstoptheworld)
         return; /* asked for already; the collector is on its way */
     /* Help finish the last sweep first (Go's gcStart sweeps too): the cycle
      * cannot start before it is done, and sweeping here beats waiting. */
@@ -691,7 +671,6 @@ void cycle_init(void) {
     cycles_started = cycles_requested = cycles_done = 0;
     gh_store(&cycle_pending, 0);
     forced_request = collector_stop = workers_stop = false;
-    workers_marking = 0;
     gh_store(&mark_active, 0);
     gh_store(&markers_busy, 0);
     if (pthread_create(&collector, NULL, collector_main, NULL) != 0)
