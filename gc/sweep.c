@@ -97,6 +97,22 @@ bool sweep_claim(mspan *s, uintptr_t sg) {
     return false;
 }
 
+bool sweep_claim_current(mspan *s, uintptr_t *sg) {
+    if (sweep_claim(s, *sg))
+        return true;
+    /* The background sweeper is not a mutator: the world does not stop it,
+     * so mark termination may advance sweepgen between its reading sg and
+     * its popping s from what has just become an unswept set. The claim
+     * with the stale sg then fails though nobody holds s, and s, already
+     * off its list, would be lost. Retry with the current sweepgen; a
+     * second failure means another sweeper really has it. */
+    uintptr_t now = current_sweepgen();
+    if (now == *sg)
+        return false;
+    *sg = now;
+    return sweep_claim(s, now);
+}
+
 void sweep_claim_owned(mspan *s, uintptr_t sg) {
     gh_xadd(&sweepers_active, 1);
     gh_store(&s->sweepgen, sg - 1);
@@ -220,7 +236,7 @@ uintptr_t sweep_one(void) {
                 scav_wake();
             break;
         }
-        if (sweep_claim(s, sg)) {
+        if (sweep_claim_current(s, &sg)) {
             npages = s->npages;
             sweep_span(s, false);
             break;

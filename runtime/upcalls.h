@@ -35,6 +35,10 @@ void sweep_end(void);
 /* Claims s for sweeping: CAS of its sweepgen from h-2 to h-1. On success
  * the caller must call sweep_span(s, ...) next (gc/sweep.c). */
 bool sweep_claim(mspan *s, uintptr_t sg);
+/* sweep_claim for a sweeper that may have read *sg before the world last
+ * stopped (the background sweeper): retries with the current sweepgen,
+ * which it stores in *sg. */
+bool sweep_claim_current(mspan *s, uintptr_t *sg);
 /* Claims a span the caller owns (an mcache's stale span) without CAS. */
 void sweep_claim_owned(mspan *s, uintptr_t sg);
 

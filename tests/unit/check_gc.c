@@ -811,6 +811,31 @@ START_TEST(test_gc_helper_cpu_counted) {
 }
 END_TEST
 
+/* A sweeper that read sweepgen before mark termination advanced it (the
+ * background sweeper is not stopped with the world) pops a span that has
+ * just become unswept; its claim with the stale sweepgen must still take
+ * the span rather than drop it, and a span another sweeper holds must not
+ * be taken. White-box, on a stand-in span record (only sweepgen is read). */
+START_TEST(test_gc_stale_sweeper_claims) {
+    uintptr_t now = gh_load(&mheap_.sweepgen);
+    mspan fake;
+    memset(&fake, 0, sizeof fake);
+    gh_store(&fake.sweepgen, now - 2); /* unswept this cycle */
+    uintptr_t sg = now - 2;            /* read before the last flip */
+    ck_assert(sweep_claim_current(&fake, &sg));
+    ck_assert_uint_eq(sg, now);
+    ck_assert_uint_eq(gh_load(&fake.sweepgen), now - 1);
+    sweep_end(); /* the claim counted an active sweep; nothing was swept */
+    /* Held by another sweeper (now - 1): not taken, with a fresh or a
+     * stale sweepgen. */
+    sg = now;
+    ck_assert(!sweep_claim_current(&fake, &sg));
+    sg = now - 2;
+    ck_assert(!sweep_claim_current(&fake, &sg));
+    ck_assert_uint_eq(gh_load(&fake.sweepgen), now - 1);
+}
+END_TEST
+
 static Suite *gc_suite(bool fork) {
     Suite *s = suite_create("gc");
     TCase *roots = tcase_create("roots");
@@ -830,6 +855,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(reclaim, test_gc_unreachable_reclaimed);
     tcase_add_test(reclaim, test_gc_cycles_reclaimed);
     tcase_add_test(reclaim, test_gc_noscan_keeps_nothing);
+    tcase_add_test(reclaim, test_gc_stale_sweeper_claims);
     tcase_add_test(reclaim, test_gc_page_marks_cover_reachable_spans);
     tcase_add_test(reclaim, test_gc_heap_alloc_exact);
     tcase_add_test(reclaim, test_gc_empty_span_kept_a_cycle);
