@@ -73,12 +73,15 @@ void gc_shutdown(void) {
     if (!initialised)
         gh_throw("gc_shutdown: goheap is not initialised");
     gh_thread *t = thr_current("gc_shutdown");
+    /* Parked, so a cycle in flight neither waits for this thread nor is
+     * waited for by it while the finalizer and collector threads are
+     * joined: a cycle asked for at a trigger may start at any time, and
+     * the finalizer thread, if stopped by it, can only finish once the
+     * world restarts. */
+    gc_enter_blocking();
     final_shutdown();
     if (thr_count() != 1 || thr_list() != t)
         gh_fatalf("gc_shutdown: %u other threads are still registered", thr_count() - 1);
-    /* Parked, so a cycle in flight neither waits for this thread nor is
-     * waited for by it while the collector threads are joined. */
-    gc_enter_blocking();
     cycle_shutdown();
     thr_shutdown();
     roots_shutdown();

@@ -836,6 +836,27 @@ START_TEST(test_gc_stale_sweeper_claims) {
 }
 END_TEST
 
+/* gc_shutdown while a cycle asked for at the trigger is about to stop the
+ * world: the shutdown must park before it joins the finalizer thread (which
+ * the stop may hold) or the two wait for each other. The world lock keeps
+ * the cycle from starting until the shutdown begins; a hang is caught by
+ * Check's timeout. Repeated, as the interleaving varies. */
+START_TEST(test_gc_shutdown_with_cycle_pending) {
+    for (int round = 0; round < 20; round++) {
+        gc_init();
+        gc_collect();
+        gc_stats st = stats();
+        uint64_t live = gh_load(&gstats.heap_live);
+        uint64_t past_trigger = live + (st.next_gc - live) * 96 / 100;
+        world_lock_acquire();
+        while (gh_load(&gstats.heap_live) < past_trigger)
+            (void)gc_alloc(256, &node_type);
+        world_lock_release();
+        gc_shutdown();
+    }
+}
+END_TEST
+
 static Suite *gc_suite(bool fork) {
     Suite *s = suite_create("gc");
     TCase *roots = tcase_create("roots");
@@ -878,6 +899,7 @@ static Suite *gc_suite(bool fork) {
     /* These bring the heap up themselves. */
     TCase *env = tcase_create("env");
     tcase_add_test(env, test_gc_gogc_env);
+    tcase_add_test(env, test_gc_shutdown_with_cycle_pending);
     tcase_add_test(env, test_gc_helper_cpu_counted);
     if (fork)
         tcase_add_test(env, test_gc_gctrace_format);
