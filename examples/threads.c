@@ -126,8 +126,12 @@ int main(void) {
     }
     GC_UNFRAME(f);
 
+    /* Joining blocks: parked, this thread does not hold up a collection
+     * that a producer, still registered, may be waiting on. */
+    gc_enter_blocking();
     for (int i = 0; i < PRODUCERS; i++)
         pthread_join(threads[i], NULL);
+    gc_leave_blocking();
     gc_stats stats;
     gc_read_stats(&stats);
     printf("threads: %ld messages received, %ld bad, %u GC cycles\n", received, bad,
