@@ -49,6 +49,12 @@
  * claimant sweeps it. sweep_span asserts it holds the claim (sweepgen ==
  * h-1) and ends by publishing sweepgen = h.
  *
+ * Who may see h change. Mutators sweep only between safepoints, so the
+ * world never stops under them and the h they read holds until they are
+ * done. The background sweeper is not a mutator: the world does not stop
+ * it, and mark termination may advance h between its reading h and its
+ * claim; sweep_claim therefore retries with the current h.
+ *
  * Termination: `sweepers_active` counts sweeps in progress, from before a
  * sweeper pops a span off a list until it has swept it (sweep_begin/end
  * bracket the pop; each claim counts too); sweeping is done when no unswept
@@ -89,28 +95,23 @@ static uint64_t current_sweepgen(void) { return gh_load_acquire(&mheap_.sweepgen
 void sweep_begin(void) { gh_xadd(&sweepers_active, 1); }
 void sweep_end(void) { gh_xadd(&sweepers_active, (uintptr_t)-1); }
 
-bool sweep_claim(mspan *s, uintptr_t sg) {
+bool sweep_claim(mspan *s, uintptr_t *sg) {
     gh_xadd(&sweepers_active, 1);
-    if (gh_cas(&s->sweepgen, sg - 2, sg - 1))
+    if (gh_cas(&s->sweepgen, *sg - 2, *sg - 1))
         return true;
+    /* *sg may be stale: the background sweeper is not stopped with the
+     * world (see the essay), so mark termination may have advanced
+     * sweepgen since the caller read it, and s come from what has just
+     * become an unswept set. Failing then would drop s, already off its
+     * set, though nobody holds it: retry once with the current value. */
+    uintptr_t now = current_sweepgen();
+    if (now != *sg) {
+        *sg = now;
+        if (gh_cas(&s->sweepgen, now - 2, now - 1))
+            return true;
+    }
     gh_xadd(&sweepers_active, (uintptr_t)-1);
     return false;
-}
-
-bool sweep_claim_current(mspan *s, uintptr_t *sg) {
-    if (sweep_claim(s, *sg))
-        return true;
-    /* The background sweeper is not a mutator: the world does not stop it,
-     * so mark termination may advance sweepgen between its reading sg and
-     * its popping s from what has just become an unswept set. The claim
-     * with the stale sg then fails though nobody holds s, and s, already
-     * off its list, would be lost. Retry with the current sweepgen; a
-     * second failure means another sweeper really has it. */
-    uintptr_t now = current_sweepgen();
-    if (now == *sg)
-        return false;
-    *sg = now;
-    return sweep_claim(s, now);
 }
 
 void sweep_claim_owned(mspan *s, uintptr_t sg) {
@@ -236,7 +237,7 @@ uintptr_t sweep_one(void) {
                 scav_wake();
             break;
         }
-        if (sweep_claim_current(s, &sg)) {
+        if (sweep_claim(s, &sg)) {
             npages = s->npages;
             sweep_span(s, false);
             break;
@@ -316,7 +317,7 @@ void sweep_reclaim(uintptr_t npages) {
             unsigned bit = (unsigned)__builtin_ctzll(dead);
             dead &= dead - 1;
             mspan *s = (mspan *)gh_load(&ha->spans[wi * 64 + bit]);
-            if (s == NULL || !sweep_claim(s, sg))
+            if (s == NULL || !sweep_claim(s, &sg))
                 continue;
             mcentral_remove(s);
             uintptr_t n = s->npages;

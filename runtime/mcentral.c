@@ -132,7 +132,7 @@ mspan *mcentral_cache_span(mcentral *c) {
     }
     sweep_begin();
     while ((s = list_pop(&c->partial[unswept_index(sg)])) != NULL) {
-        if (sweep_claim(s, sg)) {
+        if (sweep_claim(s, &sg)) {
             gh_unlock(&c->lock);
             sweep_span(s, true);
             sweep_end();
@@ -144,7 +144,7 @@ mspan *mcentral_cache_span(mcentral *c) {
         s = list_pop(&c->full[unswept_index(sg)]);
         if (s == NULL)
             break;
-        if (!sweep_claim(s, sg))
+        if (!sweep_claim(s, &sg))
             continue;
         gh_unlock(&c->lock);
         sweep_span(s, true);

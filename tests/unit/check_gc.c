@@ -822,16 +822,16 @@ START_TEST(test_gc_stale_sweeper_claims) {
     memset(&fake, 0, sizeof fake);
     gh_store(&fake.sweepgen, now - 2); /* unswept this cycle */
     uintptr_t sg = now - 2;            /* read before the last flip */
-    ck_assert(sweep_claim_current(&fake, &sg));
+    ck_assert(sweep_claim(&fake, &sg));
     ck_assert_uint_eq(sg, now);
     ck_assert_uint_eq(gh_load(&fake.sweepgen), now - 1);
     sweep_end(); /* the claim counted an active sweep; nothing was swept */
     /* Held by another sweeper (now - 1): not taken, with a fresh or a
      * stale sweepgen. */
     sg = now;
-    ck_assert(!sweep_claim_current(&fake, &sg));
+    ck_assert(!sweep_claim(&fake, &sg));
     sg = now - 2;
-    ck_assert(!sweep_claim_current(&fake, &sg));
+    ck_assert(!sweep_claim(&fake, &sg));
     ck_assert_uint_eq(gh_load(&fake.sweepgen), now - 1);
 }
 END_TEST
