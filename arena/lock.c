@@ -17,16 +17,16 @@
 #define LOCK_SPIN_ROUNDS 4
 #define LOCK_SPIN_PAUSES 30
 
-static int ncpu_cached;
+/* 0 until first asked, then 1 + (more than one CPU online). */
+static volatile AO_t multi_cpu_state;
 
 static bool multi_cpu(void) {
-    int n = __atomic_load_n(&ncpu_cached, __ATOMIC_RELAXED);
-    if (n == 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n = c > 1 ? (int)c : 1;
-        __atomic_store_n(&ncpu_cached, n, __ATOMIC_RELAXED);
+    uintptr_t v = gh_load(&multi_cpu_state);
+    if (v == 0) {
+        v = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+        gh_store(&multi_cpu_state, v);
     }
-    return n > 1;
+    return v == 2;
 }
 
 void gh_lock_slow(gh_mutex *l) {
