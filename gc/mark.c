@@ -29,7 +29,13 @@
  *
  * Concurrency: mark bits are set with CAS (markers race); page_marks with
  * atomic OR; heap slots are read with relaxed atomic loads because mutators
- * may write them concurrently through the write barrier.
+ * may write them concurrently through the write barrier. A marker's span
+ * hint relies on nothing freeing an in-use span during a mark: sweeping
+ * ends at sweep termination and starts again after mark termination, and
+ * only sweeping frees spans holding objects (gc_collect's release of empty
+ * spans frees none a pointer can reach). Assists take background credit
+ * with an atomic add that may overdraw it briefly; the overdraft is paid
+ * back by later background work.
  */
 #include <pthread.h>
 #include <stdio.h>
