@@ -14,6 +14,17 @@
 #include <unistd.h>
 
 void harness_setup(void) { gc_init(); }
+
+uint64_t harness_rss_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, rss = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%lu %lu", &size, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
 void harness_teardown(void) { gc_shutdown(); }
 
 void xr_seed(xrand *r, uint64_t seed) {

@@ -47,6 +47,10 @@ bool child_aborted(const child_result *r);
 /* Did the child exit normally with status 0? */
 bool child_exited_ok(const child_result *r);
 
+/* The process's resident set size in bytes, from /proc/self/statm (0 if
+ * it cannot be read). */
+uint64_t harness_rss_bytes(void);
+
 /* Number of lines of s (a trailing newline does not start a new line). */
 size_t count_lines(const char *s);
 

@@ -27,17 +27,6 @@
 
 #define MIB ((uint64_t)1 << 20)
 
-static uint64_t rss_bytes(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, rss = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%lu %lu", &size, &rss) != 2)
-            rss = 0;
-        fclose(f);
-    }
-    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -57,7 +46,7 @@ START_TEST(test_bounds_heap) {
     gc_init();
     const uint64_t limit = 64 * MIB;
     gc_set_memory_limit((int64_t)limit);
-    uint64_t rss0 = rss_bytes(), rss_max = rss0, total = 0;
+    uint64_t rss0 = harness_rss_bytes(), rss_max = rss0, total = 0;
     static const size_t sizes[] = {64, 1024, 200, 4096, 48 * 1024, 16};
     double deadline = now_s() + 120;
     for (unsigned i = 0; total < 1024 * MIB && now_s() < deadline; i++) {
@@ -67,7 +56,7 @@ START_TEST(test_bounds_heap) {
         p[n - 1] = 1;
         total += n;
         if (i % 4096 == 0) {
-            uint64_t r = rss_bytes();
+            uint64_t r = harness_rss_bytes();
             if (r > rss_max)
                 rss_max = r;
         }

@@ -30,17 +30,6 @@
 
 static void *roots[NBIG];
 
-static uint64_t rss_bytes(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, rss = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%lu %lu", &size, &rss) != 2)
-            rss = 0;
-        fclose(f);
-    }
-    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -64,7 +53,7 @@ START_TEST(test_rss_drops) {
     gc_collect();
     gc_stats st;
     gc_read_stats(&st);
-    uint64_t rss_high = rss_bytes(), released0 = st.heap_released;
+    uint64_t rss_high = harness_rss_bytes(), released0 = st.heap_released;
     for (int i = 0; i < NBIG; i++)
         GC_STORE(roots[i], NULL);
     gc_collect();
@@ -75,7 +64,7 @@ START_TEST(test_rss_drops) {
     int max_wait = GH_DEBUG >= 3 ? 600 : 100;
     for (; waited < max_wait; waited++) {
         gc_read_stats(&st);
-        rss_now = rss_bytes();
+        rss_now = harness_rss_bytes();
         if (rss_high - GH_MIN(rss_now, rss_high) >= 160 * MIB &&
             st.heap_released - GH_MIN(released0, st.heap_released) >= 160 * MIB)
             break;
