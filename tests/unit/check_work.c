@@ -112,13 +112,20 @@ static bool waiter_returns(void) {
     return gh_load(&waiter_done) != 0;
 }
 
-START_TEST(test_wait_wakes_on_publish) {
+/* Starts a waiter with marking on and checks it is still waiting after
+ * `ms` milliseconds. */
+static pthread_t start_waiter(unsigned ms) {
     gh_store(&active, 1);
     gh_store(&waiter_done, 0);
     pthread_t th;
     ck_assert_int_eq(pthread_create(&th, NULL, waiter, NULL), 0);
-    usleep(300 * 1000);
+    usleep(ms * 1000);
     ck_assert(!gh_load(&waiter_done));
+    return th;
+}
+
+START_TEST(test_wait_wakes_on_publish) {
+    pthread_t th = start_waiter(300);
     gcwork a = {0};
     work_put(&a, 64);
     work_dispose(&a); /* publishes a buffer */
@@ -133,12 +140,7 @@ START_TEST(test_wait_wakes_on_publish) {
 END_TEST
 
 START_TEST(test_wait_wakes_when_marking_ends) {
-    gh_store(&active, 1);
-    gh_store(&waiter_done, 0);
-    pthread_t th;
-    ck_assert_int_eq(pthread_create(&th, NULL, waiter, NULL), 0);
-    usleep(100 * 1000);
-    ck_assert(!gh_load(&waiter_done));
+    pthread_t th = start_waiter(100);
     gh_store(&active, 0);
     work_wake_idle();
     ck_assert(waiter_returns());
