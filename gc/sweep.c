@@ -257,9 +257,11 @@ void sweep_finish(void) {
 
 void sweep_release_empty(void) {
     for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++) {
-        mspan *s;
-        while ((s = mcentral_pop_empty(&mcentrals[i])) != NULL)
+        for (mspan *s = mcentral_take_empty(&mcentrals[i]), *next; s != NULL; s = next) {
+            next = s->next;
+            s->next = NULL;
             mheap_free_span(s);
+        }
     }
 }
 

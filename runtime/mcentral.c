@@ -88,16 +88,20 @@ mspan *mcentral_pop_unswept(mcentral *c) {
     return s;
 }
 
-mspan *mcentral_pop_empty(mcentral *c) {
+mspan *mcentral_take_empty(mcentral *c) {
+    mspan *chain = NULL;
     gh_lock(&c->lock);
     span_list *l = &c->partial[swept_index(gh_load(&mheap_.sweepgen))];
-    mspan *s = l->first;
-    while (s != NULL && s->alloc_count != 0)
-        s = s->next;
-    if (s != NULL)
+    for (mspan *s = l->first, *next; s != NULL; s = next) {
+        next = s->next;
+        if (s->alloc_count != 0)
+            continue;
         list_remove(l, s);
+        s->next = chain;
+        chain = s;
+    }
     gh_unlock(&c->lock);
-    return s;
+    return chain;
 }
 
 void mcentral_remove(mspan *s) {

@@ -49,9 +49,10 @@ void mcentral_push_swept(mspan *s, bool full);
  * the background sweeper. */
 mspan *mcentral_pop_unswept(mcentral *c);
 
-/* Pops a swept, uncached span of class c holding no object, NULL if none:
- * the empty spans sweeping keeps for a cycle (gc/sweep.c). */
-mspan *mcentral_pop_empty(mcentral *c);
+/* Takes every swept, uncached span of class c holding no object off its
+ * list, in one pass, and returns them chained through `next` (NULL if
+ * none): the empty spans sweeping keeps for a cycle (gc/sweep.c). */
+mspan *mcentral_take_empty(mcentral *c);
 
 /* Removes s from whatever list holds it (under the right lock). Used by
  * the reclaimer, which finds spans through page bitmaps. */

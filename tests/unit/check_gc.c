@@ -697,7 +697,7 @@ START_TEST(test_gc_release_empty_spans) {
     used_span();
     gc_collect();
     for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++)
-        ck_assert_ptr_null(mcentral_pop_empty(&mcentrals[i]));
+        ck_assert_ptr_null(mcentral_take_empty(&mcentrals[i]));
 }
 END_TEST
 
