@@ -78,6 +78,13 @@ GH_INLINE void hb_for_each_pointer(heap_arena *ha, uintptr_t b, uintptr_t n,
     }
 }
 
+/* Prefetches the bitmap word that describes the heap word at addr. */
+GH_INLINE void hb_prefetch(uintptr_t addr) {
+    heap_arena *ha = arena_of(addr);
+    if (ha != NULL)
+        __builtin_prefetch(&ha->bitmap[(addr - ha->base) / GH_PTR_SIZE / 64]);
+}
+
 /* Is the word at addr a pointer slot? (tests, verification) */
 GH_INLINE bool hb_is_pointer(uintptr_t addr) {
     heap_arena *ha = arena_of(addr);

@@ -21,6 +21,11 @@
  * scanning them, so one huge array cannot keep a marker busy (and the work
  * unshared) for long.
  *
+ * The background mark loop (mark_drain) is built around cache misses: it
+ * takes objects from the queue several ahead of scanning them, prefetching
+ * each object and its heap-bitmap word, and shades the pointers it finds in
+ * batches whose span and mark-bit misses overlap (see "batched shading").
+ *
  * Pointer slots may hold any value a C program stores there: NULL and
  * pointers outside the heap are ignored. A pointer into the heap's address
  * space that lands in no allocated span is a bug in the program (a dangling
@@ -66,7 +71,15 @@ volatile AO_t assist_work_total; /* scan work done by assists this cycle */
 /* Large objects are scanned in pieces of this size (Go's maxObletBytes). */
 #define OBLET_BYTES ((uintptr_t)128 << 10)
 
+/* bad_pointer's holder when only the slot is known: the heap object
+ * containing the slot. */
+#define HOLDER_OF_SLOT UINTPTR_MAX
+
 GH_COLD GH_NORETURN static void bad_pointer(uintptr_t p, uintptr_t holder, uintptr_t slot) {
+    if (holder == HOLDER_OF_SLOT) {
+        mspan *ss = span_of(slot);
+        holder = ss == NULL ? 0 : ss->startaddr + span_obj_index(ss, slot) * ss->elemsize;
+    }
     mspan *hs = holder ? span_of(holder) : NULL;
     const char *tname = "?";
     if (hs != NULL && hs->obj_types != NULL) {
@@ -84,25 +97,29 @@ GH_COLD GH_NORETURN static void bad_pointer(uintptr_t p, uintptr_t holder, uintp
               (void *)slot, ps == NULL ? "unallocated" : "freed");
 }
 
-/* The in-use span containing p, or NULL (reporting it under invalidptr)
- * when p is outside the heap or in no allocated object's span. Sets the
- * span's bit in page_marks: the caller is about to mark an object in it. */
-static inline mspan *span_for_shade(uintptr_t p, uintptr_t holder, uintptr_t slot) {
-    heap_arena *ha = arena_of(p);
-    if (ha == NULL)
-        return NULL;
-    mspan *s = (mspan *)gh_load(&ha->spans[arena_page_index(p)]);
+/* The span s that the arena index gives for p, checked: s itself, or NULL
+ * (reporting p under invalidptr) when p is in no allocated object's span.
+ * Sets the span's bit in page_marks: the caller is about to mark an object
+ * in it. */
+static inline mspan *span_checked(mspan *s, uintptr_t p, uintptr_t holder, uintptr_t slot) {
     if (GH_UNLIKELY(s == NULL || gh_load_acquire(&s->state) != SPAN_IN_USE || p >= s->limit ||
                     p < s->startaddr)) {
         if (gh_debug.invalidptr)
             bad_pointer(p, holder, slot);
         return NULL;
     }
-    heap_arena *sa = s->startaddr - ha->base < GH_ARENA_BYTES ? ha : arena_of(s->startaddr);
     uintptr_t page = arena_page_index(s->startaddr);
-    if (!arena_page_bit(sa->page_marks, page))
-        arena_set_page_bit(sa->page_marks, page);
+    if (!arena_page_bit(s->arena->page_marks, page))
+        arena_set_page_bit(s->arena->page_marks, page);
     return s;
+}
+
+/* The in-use span containing p, or NULL; see span_checked. */
+static inline mspan *span_for_shade(uintptr_t p, uintptr_t holder, uintptr_t slot) {
+    heap_arena *ha = arena_of(p);
+    if (ha == NULL)
+        return NULL;
+    return span_checked((mspan *)gh_load(&ha->spans[arena_page_index(p)]), p, holder, slot);
 }
 
 /* A marker's memory of the span of the last pointer it shaded, valid for
@@ -125,6 +142,17 @@ GH_INLINE void hint_set(span_hint *h, mspan *s) {
     h->len = s->limit - s->startaddr;
 }
 
+/* Marks object idx of s; queues it if this call marked it and it has
+ * pointers. */
+GH_INLINE void mark_and_queue(gcwork *w, mspan *s, uintptr_t idx) {
+    if (!span_try_mark(s, idx))
+        return;
+    w->bytes_marked += s->elemsize;
+    if (sc_span_class_noscan(s->spanclass))
+        return;
+    work_put(w, s->startaddr + idx * s->elemsize);
+}
+
 /* Shades p (found in `slot` of object `holder`, 0 for roots). */
 static inline void shade_from(gcwork *w, span_hint *hint, uintptr_t p, uintptr_t holder,
                               uintptr_t slot) {
@@ -135,13 +163,7 @@ static inline void shade_from(gcwork *w, span_hint *hint, uintptr_t p, uintptr_t
             return;
         hint_set(hint, s);
     }
-    uintptr_t idx = span_obj_index(s, p);
-    if (!span_try_mark(s, idx))
-        return;
-    w->bytes_marked += s->elemsize;
-    if (sc_span_class_noscan(s->spanclass))
-        return;
-    work_put(w, s->startaddr + idx * s->elemsize);
+    mark_and_queue(w, s, span_obj_index(s, p));
 }
 
 void mark_shade(gcwork *w, uintptr_t p) {
@@ -155,21 +177,99 @@ void mark_shade_n(gcwork *w, const uintptr_t *ptrs, size_t n) {
         shade_from(w, &hint, ptrs[i], 0, 0);
 }
 
+/* --- batched shading in the background mark loop ---
+ *
+ * On a heap much larger than the caches, shading one pointer found by a
+ * scan misses in the cache twice in a row: first on the target's mspan
+ * (state, bounds, size, mark bitmap), then on its mark byte; scanning it,
+ * once taken from the queue, misses on the object and its heap-bitmap word
+ * (the object ring of mark_drain prefetches those). Waiting out each miss
+ * in turn leaves the marker idle most of the time on a random graph.
+ * mark_drain therefore shades in batches: a pointer found by a scan outside
+ * the span hint is collected with its span, read from the arena index, and
+ * the mspan is prefetched; when SHADE_BATCH pointers are collected, one pass
+ * checks each against its span and prefetches its mark byte, and a second
+ * pass marks and queues them, so the misses of a whole batch overlap. A
+ * pointer inside the span hint is shaded at once (that mspan is in the
+ * cache, and so, usually, are its mark bits).
+ *
+ * Delaying a shade is as safe as a slow marker: the pointer was read from a
+ * grey object, and the object it reaches cannot be freed during the mark.
+ * Pointers in a batch are work nobody else can see, so mark_drain shades
+ * the batch (shade_batch_run) before it concludes that it has no work. */
+#define SHADE_BATCH 16
+
+typedef struct shade_batch {
+    unsigned n;
+    struct {
+        uintptr_t p, slot; /* p was read from slot of a heap object */
+        mspan *s;          /* the arena index's span for p, unchecked; then checked */
+        uintptr_t idx;     /* p's object index in s, once checked */
+    } e[SHADE_BATCH];
+} shade_batch;
+
+/* Shades the batch's pointers; returns whether there were any. */
+static bool shade_batch_run(gcwork *w, span_hint *hint, shade_batch *sb) {
+    unsigned n = sb->n, k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uintptr_t p = sb->e[i].p;
+        mspan *s = span_checked(sb->e[i].s, p, HOLDER_OF_SLOT, sb->e[i].slot);
+        if (s == NULL)
+            continue;
+        uintptr_t idx = span_obj_index(s, p);
+        __builtin_prefetch(&s->gcmark_bits[idx / 8]);
+        sb->e[k].s = s;
+        sb->e[k].idx = idx;
+        k++;
+    }
+    for (unsigned i = 0; i < k; i++)
+        mark_and_queue(w, sb->e[i].s, sb->e[i].idx);
+    if (k != 0)
+        hint_set(hint, sb->e[k - 1].s);
+    sb->n = 0;
+    return n != 0;
+}
+
+/* Shades p, found in `slot` of a heap object, now or in the batch. */
+static inline void batch_shade(gcwork *w, span_hint *hint, shade_batch *sb, uintptr_t p,
+                               uintptr_t slot) {
+    if (hint_covers(hint, p)) {
+        mark_and_queue(w, hint->span, span_obj_index(hint->span, p));
+        return;
+    }
+    heap_arena *ha = arena_of(p);
+    if (ha == NULL)
+        return;
+    mspan *s = (mspan *)gh_load(&ha->spans[arena_page_index(p)]);
+    __builtin_prefetch(s);
+    if (sb->n == SHADE_BATCH)
+        shade_batch_run(w, hint, sb);
+    unsigned i = sb->n++;
+    sb->e[i].p = p;
+    sb->e[i].slot = slot;
+    sb->e[i].s = s;
+}
+
 typedef struct scan_ctx {
     gcwork *w;
     uintptr_t obj;
     span_hint hint;
+    shade_batch *batch; /* NULL: shade each pointer at once */
 } scan_ctx;
 
-static inline void shade_slot(void *ctx, uintptr_t slot, uintptr_t p) {
+GH_INLINE void shade_slot(void *ctx, uintptr_t slot, uintptr_t p) {
     scan_ctx *c = ctx;
-    shade_from(c->w, &c->hint, p, c->obj, slot);
+    if (c->batch != NULL)
+        batch_shade(c->w, &c->hint, c->batch, p, slot);
+    else
+        shade_from(c->w, &c->hint, p, c->obj, slot);
 }
 
 /* Scans the grey object (or oblet) at b; returns the bytes scanned. The
  * hint (see span_hint) is carried from object to object; b's own span is
- * often it, too. Go: scanobject */
-static uintptr_t scan_object(gcwork *w, span_hint *hint, uintptr_t b) {
+ * often it, too. The pointers found go through `batch` when it is not NULL.
+ * Go: scanobject */
+GH_INLINE uintptr_t scan_object(gcwork *w, span_hint *hint, uintptr_t b, shade_batch *batch) {
     mspan *s = hint_covers(hint, b) ? hint->span : span_of(b);
     GH_ASSERT(s != NULL);
     uintptr_t n = s->elemsize;
@@ -183,7 +283,7 @@ static uintptr_t scan_object(gcwork *w, span_hint *hint, uintptr_t b) {
         }
         n = GH_MIN(obj + s->elemsize - b, OBLET_BYTES);
     }
-    scan_ctx ctx = {w, obj, *hint};
+    scan_ctx ctx = {w, obj, *hint, batch};
     hb_for_each_pointer(s->arena, b, n, shade_slot, &ctx);
     *hint = ctx.hint;
     w->scan_work += (int64_t)n;
@@ -194,10 +294,10 @@ static uintptr_t scan_object(gcwork *w, span_hint *hint, uintptr_t b) {
 }
 
 /* Objects in flight between being taken from the queue and being scanned.
- * Scanning an object stalls on its first cache line; taking it this many
- * objects ahead and prefetching it hides most of that latency (bdwgc's
- * mark-stack prefetch, Go 1.25's span-batched Green Tea attack the same
- * stall). */
+ * Scanning an object stalls on its first cache line and on its heap-bitmap
+ * word; taking it this many objects ahead and prefetching both hides most
+ * of that latency (bdwgc's mark-stack prefetch, Go 1.25's span-batched
+ * Green Tea attack the same stall). */
 #define PREFETCH_DEPTH 8
 
 /* How many objects a marker scans between checks that others have work. */
@@ -205,6 +305,7 @@ static uintptr_t scan_object(gcwork *w, span_hint *hint, uintptr_t b) {
 
 void mark_drain(gcwork *w) {
     uintptr_t ring[PREFETCH_DEPTH];
+    shade_batch batch = {0};
     span_hint hint = {0};
     unsigned head = 0, n = 0, since_balance = 0;
     for (;;) {
@@ -213,20 +314,30 @@ void mark_drain(gcwork *w) {
             if (work_global_empty())
                 work_balance(w);
         }
+        /* Top the ring up from the local buffer; only an empty ring looks
+         * further: first to the shade batch, then to the other buffer and
+         * the global queue. */
         while (n < PREFETCH_DEPTH) {
-            uintptr_t b = work_tryget(w);
-            if (b == 0)
-                break;
+            uintptr_t b = work_tryget_local(w);
+            if (b == 0) {
+                if (n != 0)
+                    break;
+                if (shade_batch_run(w, &hint, &batch))
+                    continue;
+                if ((b = work_tryget_slow(w)) == 0)
+                    break;
+            }
             __builtin_prefetch((const void *)b);
+            hb_prefetch(b);
             ring[(head + n) % PREFETCH_DEPTH] = b;
             n++;
         }
         if (n == 0)
-            return;
+            return; /* the batch is empty, too */
         uintptr_t b = ring[head];
         head = (head + 1) % PREFETCH_DEPTH;
         n--;
-        scan_object(w, &hint, b);
+        scan_object(w, &hint, b, &batch);
     }
 }
 
@@ -235,7 +346,7 @@ int64_t mark_drain_n(gcwork *w, int64_t budget) {
     uintptr_t b;
     span_hint hint = {0};
     while (done < budget && (b = work_tryget(w)) != 0)
-        done += (int64_t)scan_object(w, &hint, b);
+        done += (int64_t)scan_object(w, &hint, b, NULL);
     return done;
 }
 
@@ -393,7 +504,7 @@ static void scan_referents(void *ctx, uintptr_t obj) {
     mspan *s = span_of(obj);
     if (s == NULL || sc_span_class_noscan(s->spanclass))
         return;
-    scan_ctx c = {ctx, obj, {0}};
+    scan_ctx c = {ctx, obj, {0}, NULL};
     hb_for_each_pointer(s->arena, obj, s->elemsize, shade_slot, &c);
 }
 

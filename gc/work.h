@@ -53,13 +53,19 @@ GH_INLINE void work_put(gcwork *w, uintptr_t obj) {
     work_put_slow(w, obj);
 }
 
-/* A grey object from w, or from the global queue; 0 if both are empty. */
-GH_INLINE uintptr_t work_tryget(gcwork *w) {
+/* A grey object from w's current buffer only, 0 if it is empty. */
+GH_INLINE uintptr_t work_tryget_local(gcwork *w) {
     workbuf *b = w->wbuf1;
-    if (GH_LIKELY(b != NULL && b->nobj > 0))
-        return b->obj[--b->nobj];
-    return work_tryget_slow(w);
+    return GH_LIKELY(b != NULL && b->nobj > 0) ? b->obj[--b->nobj] : 0;
 }
+
+/* A grey object from w, or from the global queue; 0 if both are empty.
+ * (No object is at address 0.) */
+GH_INLINE uintptr_t work_tryget(gcwork *w) {
+    uintptr_t obj = work_tryget_local(w);
+    return obj != 0 ? obj : work_tryget_slow(w);
+}
+
 /* Adds w's scan work to the cycle total (and, for a background marker's,
  * to work_bg_credit). */
 void work_flush_scan(gcwork *w);

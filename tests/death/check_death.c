@@ -368,7 +368,7 @@ static const char *const also[NSCENARIOS][2] = {
     {"is not a goheap object", NULL},
     {"size exceeds the address space", NULL},
     {"overflows size_t", NULL},
-    {"of object 0x", "heap memory"},
+    {"of object 0x", "of type obj: it points into"},
     {NULL, NULL},
     {NULL, NULL},
     /* unreg_* */

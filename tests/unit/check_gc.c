@@ -4,7 +4,8 @@
  *
  * Covers: objects reachable from global roots, GC_FRAMEs, interior
  * pointers, arrays and large objects (> 32 KiB, and > 128 KiB so oblets are
- * scanned) survive gc_collect with their contents intact; unreachable ones
+ * scanned), a random graph (the marker's batched shading) survive gc_collect
+ * with their contents intact; unreachable ones
  * (including cycles and self-references) are reclaimed: heap_alloc drops,
  * frees rises, the memory is reused without growing heap_sys; noscan
  * objects keep nothing alive; heap_alloc after gc_collect is exactly the sum
@@ -290,6 +291,55 @@ START_TEST(test_gc_cycles_reclaimed) {
     ck_assert_uint_eq(st.heap_objects, 0);
     ck_assert_uint_eq(st.heap_alloc, 0);
     GC_UNFRAME(f);
+}
+END_TEST
+
+/* A random graph, reachable only along a random cyclic permutation of its
+ * nodes, survives whole: nearly every pointer lands outside the span of the
+ * one before, so the marker (mark.c) collects them in shade batches, and
+ * whatever is still in a batch when the queue runs dry must be shaded
+ * before the marker concludes. Nothing else survives. */
+START_TEST(test_gc_random_graph_survives) {
+    enum { N = 20000 };
+    node **all = malloc(N * sizeof *all);
+    uint32_t *perm = malloc(N * sizeof *perm);
+    ck_assert_ptr_nonnull(all);
+    ck_assert_ptr_nonnull(perm);
+    node *root = NULL;
+    GC_FRAME(f, &root);
+    gc_set_percent(-1); /* all[] is invisible to the collector while built */
+    for (uint32_t i = 0; i < N; i++) {
+        all[i] = new_node(i);
+        perm[i] = i;
+    }
+    uint64_t rng = 42;
+    for (uint32_t i = N - 1; i > 0; i--) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t j = (uint32_t)((rng >> 33) % (i + 1));
+        uint32_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (uint32_t i = 0; i < N; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        GC_STORE(all[perm[i]]->next, all[perm[(i + 1) % N]]);
+        GC_STORE(all[perm[i]]->other, all[(rng >> 33) % N]);
+    }
+    root = all[perm[0]];
+    free(all);
+    gc_set_percent(100);
+    gc_collect();
+    ck_assert_uint_eq(stats().heap_objects, N);
+    garbage(8 * MIB); /* reuses whatever was wrongly freed */
+    node *n = root;
+    for (uint32_t i = 0; i < N; i++, n = n->next) {
+        ck_assert_uint_eq(n->id, perm[i]);
+        ck_assert_uint_eq(n->check, n->id ^ 0xdeadbeef);
+        ck_assert_uint_eq(n->other->check, n->other->id ^ 0xdeadbeef);
+    }
+    ck_assert_ptr_eq(n, root);
+    GC_UNFRAME(f);
+    free(perm);
 }
 END_TEST
 
@@ -868,6 +918,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(roots, test_gc_arrays_large);
     tcase_add_test(roots, test_gc_arrays_oblets);
     tcase_add_test(roots, test_gc_large_chain);
+    tcase_add_test(roots, test_gc_random_graph_survives);
     tcase_add_test(roots, test_gc_remove_roots);
     suite_add_tcase(s, roots);
 
