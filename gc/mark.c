@@ -328,7 +328,8 @@ void mark_drain(gcwork *w) {
                     break;
             }
             __builtin_prefetch((const void *)b);
-            hb_prefetch(b);
+            if (!hint_covers(&hint, b)) /* else its bitmap word is likely cached */
+                hb_prefetch(b);
             ring[(head + n) % PREFETCH_DEPTH] = b;
             n++;
         }
