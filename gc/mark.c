@@ -171,12 +171,6 @@ void mark_shade(gcwork *w, uintptr_t p) {
     shade_from(w, &hint, p, 0, 0);
 }
 
-void mark_shade_n(gcwork *w, const uintptr_t *ptrs, size_t n) {
-    span_hint hint = {0};
-    for (size_t i = 0; i < n; i++)
-        shade_from(w, &hint, ptrs[i], 0, 0);
-}
-
 /* --- batched shading in the background mark loop ---
  *
  * On a heap much larger than the caches, shading one pointer found by a
@@ -185,24 +179,26 @@ void mark_shade_n(gcwork *w, const uintptr_t *ptrs, size_t n) {
  * once taken from the queue, misses on the object and its heap-bitmap word
  * (the object ring of mark_drain prefetches those). Waiting out each miss
  * in turn leaves the marker idle most of the time on a random graph.
- * mark_drain therefore shades in batches: a pointer found by a scan outside
- * the span hint is collected with its span, read from the arena index, and
- * the mspan is prefetched; when SHADE_BATCH pointers are collected, one pass
+ * Markers (mark_drain), assists (mark_drain_n) and the write barrier's
+ * flush (mark_shade_n) therefore shade in batches: a pointer outside the
+ * span hint is collected with its span, read from the arena index, and the
+ * mspan is prefetched; when SHADE_BATCH pointers are collected, one pass
  * checks each against its span and prefetches its mark byte, and a second
  * pass marks and queues them, so the misses of a whole batch overlap. A
  * pointer inside the span hint is shaded at once (that mspan is in the
  * cache, and so, usually, are its mark bits).
  *
  * Delaying a shade is as safe as a slow marker: the pointer was read from a
- * grey object, and the object it reaches cannot be freed during the mark.
- * Pointers in a batch are work nobody else can see, so mark_drain shades
- * the batch (shade_batch_run) before it concludes that it has no work. */
+ * grey object or a barrier buffer, and the object it reaches cannot be
+ * freed during the mark. Pointers in a batch are work nobody else can see,
+ * so every user shades what is left in its batch (shade_batch_run) before
+ * it returns or concludes that it has no work. */
 #define SHADE_BATCH 16
 
 typedef struct shade_batch {
     unsigned n;
     struct {
-        uintptr_t p, slot; /* p was read from slot of a heap object */
+        uintptr_t p, slot; /* p was read from slot of a heap object (0: a barrier buffer) */
         mspan *s;          /* the arena index's span for p, unchecked; then checked */
         uintptr_t idx;     /* p's object index in s, once checked */
     } e[SHADE_BATCH];
@@ -230,7 +226,8 @@ static bool shade_batch_run(gcwork *w, span_hint *hint, shade_batch *sb) {
     return n != 0;
 }
 
-/* Shades p, found in `slot` of a heap object, now or in the batch. */
+/* Shades p, found in `slot` of a heap object (0 for a barrier buffer's
+ * pointer), now or in the batch. */
 static inline void batch_shade(gcwork *w, span_hint *hint, shade_batch *sb, uintptr_t p,
                                uintptr_t slot) {
     if (hint_covers(hint, p)) {
@@ -248,6 +245,15 @@ static inline void batch_shade(gcwork *w, span_hint *hint, shade_batch *sb, uint
     sb->e[i].p = p;
     sb->e[i].slot = slot;
     sb->e[i].s = s;
+}
+
+/* A write-barrier buffer's pointers (no slot to report), in batches. */
+void mark_shade_n(gcwork *w, const uintptr_t *ptrs, size_t n) {
+    span_hint hint = {0};
+    shade_batch batch = {0};
+    for (size_t i = 0; i < n; i++)
+        batch_shade(w, &hint, &batch, ptrs[i], 0);
+    shade_batch_run(w, &hint, &batch);
 }
 
 typedef struct scan_ctx {
@@ -344,10 +350,18 @@ void mark_drain(gcwork *w) {
 
 int64_t mark_drain_n(gcwork *w, int64_t budget) {
     int64_t done = 0;
-    uintptr_t b;
     span_hint hint = {0};
-    while (done < budget && (b = work_tryget(w)) != 0)
-        done += (int64_t)scan_object(w, &hint, b, NULL);
+    shade_batch batch = {0};
+    while (done < budget) {
+        uintptr_t b = work_tryget(w);
+        if (b == 0) {
+            if (shade_batch_run(w, &hint, &batch))
+                continue;
+            break;
+        }
+        done += (int64_t)scan_object(w, &hint, b, &batch);
+    }
+    shade_batch_run(w, &hint, &batch); /* nothing may stay unseen in it */
     return done;
 }
 
