@@ -83,6 +83,13 @@ static volatile AO_t sweep_class_cursor; /* next span class to take spans from *
 static volatile AO_t reclaim_cursor;     /* next page-bitmap word for the reclaimer */
 static volatile AO_t pages_swept;        /* this cycle */
 
+/* The most spans a sweeper takes off a class's lists at once (sweep_batch).
+ * Each batch costs two acquisitions of the class lock, for the pop and for
+ * the listing of the swept spans, instead of two per span; and while a
+ * batch is swept its spans are off the lists, where a refill of that class
+ * cannot find them, so it stays small. */
+#define SWEEP_BATCH_SPANS 8
+
 /* Proportional sweep pacing (Go's sweepPagesPerByte): pages to sweep per
  * byte allocated, set at each mark termination; the bits of a double. */
 static volatile AO_t pages_per_byte_bits;
@@ -151,6 +158,7 @@ typedef enum {
     SWEEP_PRESERVE, /* nothing: the caller (mcentral) takes the span */
     SWEEP_LIST,     /* list it; free it if it stayed empty a whole cycle */
     SWEEP_RECLAIM,  /* list it; free it if it is empty (the reclaimer) */
+    SWEEP_BATCH,    /* as SWEEP_LIST, but the caller lists it (sweep_batch) */
 } sweep_mode;
 
 static bool sweep_span_mode(mspan *s, sweep_mode mode) {
@@ -199,7 +207,7 @@ static bool sweep_span_mode(mspan *s, sweep_mode mode) {
     gh_store_release(&s->sweepgen, sg);
     if (free_it)
         mheap_free_span(s);
-    else if (mode != SWEEP_PRESERVE)
+    else if (mode == SWEEP_LIST || mode == SWEEP_RECLAIM)
         mcentral_push_swept(s, large || nalloc == s->nelems);
     gh_xadd(&sweepers_active, (uintptr_t)-1);
     return free_it;
@@ -209,47 +217,56 @@ bool sweep_span(mspan *s, bool preserve) {
     return sweep_span_mode(s, preserve ? SWEEP_PRESERVE : SWEEP_LIST);
 }
 
-/* Pops an unswept span from the mcentrals, scanning span classes from the
- * cursor; NULL when every class is drained. */
-static mspan *next_span_for_sweep(void) {
+void (*sweep_batch_test_hook)(mspan *const *spans, unsigned n);
+
+uintptr_t sweep_batch(uintptr_t npages) {
+    /* Counted active from before the pop until the spans are listed: spans
+     * popped but not yet claimed, or swept but not yet listed, are on no
+     * list, and must not let sweep_finish conclude that sweeping is over.
+     * (Each claim counts too, and sweep_span_mode drops its own count when
+     * it is done with the span; this bracket covers the rest.) */
+    sweep_begin();
+    uintptr_t sg = current_sweepgen(), swept = 0;
+    mspan *popped[SWEEP_BATCH_SPANS], *keep[SWEEP_BATCH_SPANS];
     for (;;) {
         uintptr_t i = gh_load(&sweep_class_cursor);
-        if (i >= SC_NUM_SPAN_CLASSES)
-            return NULL;
-        mspan *s = mcentral_pop_unswept(&mcentrals[i]);
-        if (s != NULL)
-            return s;
-        gh_cas(&sweep_class_cursor, i, i + 1);
-    }
-}
-
-uintptr_t sweep_one(void) {
-    /* Counted active from before the pop: a span popped but not yet claimed
-     * must not let sweep_finish conclude that sweeping is over. */
-    sweep_begin();
-    uintptr_t sg = current_sweepgen(), npages = 0;
-    for (;;) {
-        mspan *s = next_span_for_sweep();
-        if (s == NULL) {
+        if (i >= SC_NUM_SPAN_CLASSES) {
             /* The first to find the lists empty wakes the scavenger: the
              * cycle's free pages are now free (arena/scavenge.c). */
             if (gh_cas(&sweep_drained, 0, 1))
                 scav_wake();
             break;
         }
-        if (sweep_claim(s, &sg)) {
-            npages = s->npages;
-            sweep_span(s, false);
-            break;
+        mcentral *c = &mcentrals[i];
+        unsigned n = mcentral_pop_unswept_batch(c, popped, SWEEP_BATCH_SPANS, npages);
+        if (n == 0) {
+            gh_cas(&sweep_class_cursor, i, i + 1);
+            continue;
         }
-        /* Claimed by another sweeper (the reclaimer), which lists it. */
+        unsigned nkeep = 0;
+        for (unsigned k = 0; k < n; k++) {
+            mspan *s = popped[k];
+            /* A claim fails if the reclaimer claimed s after the pop: it
+             * sweeps s and lists it itself. */
+            if (!sweep_claim(s, &sg))
+                continue;
+            swept += s->npages;
+            if (!sweep_span_mode(s, SWEEP_BATCH))
+                keep[nkeep++] = s;
+        }
+        if (sweep_batch_test_hook != NULL)
+            sweep_batch_test_hook(keep, nkeep);
+        mcentral_push_swept_batch(c, keep, nkeep);
+        if (swept != 0)
+            break;
+        /* Every span of the batch was the reclaimer's: take another. */
     }
     sweep_end();
-    return npages;
+    return swept;
 }
 
 void sweep_finish(void) {
-    while (sweep_one() != 0) {
+    while (sweep_batch(UINTPTR_MAX) != 0) {
     }
     while (gh_load(&sweepers_active) != 0)
         sched_yield();
@@ -297,8 +314,13 @@ void sweep_deduct_credit(uintptr_t bytes) {
         return;
     double live = (double)(gh_load(&gstats.heap_live) + bytes) - (double)gh_load(&heap_live_basis);
     double target = isinf(ppb) ? INFINITY : ppb * live;
-    while ((double)gh_load(&pages_swept) < target) {
-        if (sweep_one() == 0)
+    for (;;) {
+        double owed = target - (double)gh_load(&pages_swept);
+        if (owed <= 0)
+            break;
+        /* What is owed, in one batch if the spans are there to take. */
+        uintptr_t npages = owed >= (double)UINTPTR_MAX ? UINTPTR_MAX : (uintptr_t)ceil(owed);
+        if (sweep_batch(npages) == 0)
             break;
     }
 }
@@ -347,8 +369,10 @@ static void *bg_sweeper(void *arg) {
             break;
         bg_work = false;
         pthread_mutex_unlock(&bg_lock);
-        /* A span at a time, yielding so mutators keep the CPU they need. */
-        while (sweep_one() != 0)
+        /* A batch at a time, yielding between batches so mutators keep the
+         * CPU they need (a yield is a system call here, not Go's cheap
+         * goroutine switch: one per span cost more than many spans). */
+        while (sweep_batch(UINTPTR_MAX) != 0)
             sched_yield();
         pthread_mutex_lock(&bg_lock);
     }

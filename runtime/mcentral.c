@@ -78,14 +78,36 @@ void mcentral_push_swept(mspan *s, bool full) {
     gh_unlock(&c->lock);
 }
 
-mspan *mcentral_pop_unswept(mcentral *c) {
-    uintptr_t sg = gh_load(&mheap_.sweepgen);
+unsigned mcentral_pop_unswept_batch(mcentral *c, mspan **out, unsigned max, uintptr_t npages) {
+    uintptr_t sg = gh_load(&mheap_.sweepgen), pages = 0;
+    unsigned n = 0;
     gh_lock(&c->lock);
-    mspan *s = list_pop(&c->partial[unswept_index(sg)]);
-    if (s == NULL)
-        s = list_pop(&c->full[unswept_index(sg)]);
+    while (n < max && (n == 0 || pages < npages)) {
+        mspan *s = list_pop(&c->partial[unswept_index(sg)]);
+        if (s == NULL)
+            s = list_pop(&c->full[unswept_index(sg)]);
+        if (s == NULL)
+            break;
+        out[n++] = s;
+        pages += s->npages;
+    }
     gh_unlock(&c->lock);
-    return s;
+    return n;
+}
+
+void mcentral_push_swept_batch(mcentral *c, mspan *const *spans, unsigned n) {
+    if (n == 0)
+        return;
+    uintptr_t sg = gh_load(&mheap_.sweepgen);
+    bool large = sc_span_class_size(c->spanclass) == 0;
+    gh_lock(&c->lock);
+    for (unsigned i = 0; i < n; i++) {
+        mspan *s = spans[i];
+        GH_ASSERT(s->spanclass == c->spanclass && gh_load(&s->sweepgen) == sg);
+        bool full = large || s->alloc_count == s->nelems;
+        list_push(full ? &c->full[swept_index(sg)] : &c->partial[swept_index(sg)], s);
+    }
+    gh_unlock(&c->lock);
 }
 
 mspan *mcentral_take_empty(mcentral *c) {
