@@ -9,8 +9,8 @@
  * span with no marked object does too, with one cycle's delay (below).
  *
  * Who sweeps, all concurrently with the mutators:
- *   - the background sweeper thread, one span at a time, yielding between
- *     spans (Go's bgsweep);
+ *   - the background sweeper thread, a batch at a time, yielding between
+ *     batches (Go's bgsweep; see Batches below);
  *   - a thread refilling its mcache: mcentral sweeps the spans it pops
  *     (lazy sweeping), and first pays "sweep credit" in proportion to the
  *     bytes it is about to allocate (proportional sweep), so that sweeping
@@ -55,10 +55,23 @@
  * it, and mark termination may advance h between its reading h and its
  * claim; sweep_claim therefore retries with the current h.
  *
+ * Batches. The background sweeper and proportional sweep (sweep_batch)
+ * take up to SWEEP_BATCH_SPANS unswept spans of one class off its lists
+ * under one acquisition of the class lock, claim and sweep them one by one
+ * with the lock released, and list the survivors under one more. A span at
+ * a time cost two acquisitions per span, and the class lock is the one the
+ * allocating threads refilling that class take: a sweeper on another CPU
+ * taking it for every span bounced its cache line against theirs. The claim
+ * stays per span and lazy, so the reclaimer may still take a popped span
+ * (its claim then fails here, and it lists the span itself). Proportional
+ * sweep asks for the pages it owes and gets no more than one span past them;
+ * the background sweeper yields once per batch: the yield is a system call
+ * here, not Go's goroutine switch. (decisions.md, "Sweeping in batches".)
+ *
  * Termination: `sweepers_active` counts sweeps in progress, from before a
- * sweeper pops a span off a list until it has swept it (sweep_begin/end
- * bracket the pop; each claim counts too); sweeping is done when no unswept
- * span is listed (`sweep_drained`) and none is active.
+ * sweeper pops spans off a list until it has swept and listed them
+ * (sweep_begin/end bracket the batch; each claim counts too); sweeping is
+ * done when no unswept span is listed (`sweep_drained`) and none is active.
  * sweep_finish waits for both, which is how gc_collect returns with sweeping
  * finished and how a cycle knows the previous sweep is complete.
  */
