@@ -232,6 +232,42 @@ bool sweep_span(mspan *s, bool preserve) {
 
 void (*sweep_batch_test_hook)(mspan *const *spans, unsigned n);
 
+/* Sweeps a batch of c's unswept spans (see sweep_batch), adding the pages
+ * swept to *swept; returns how many spans it popped, 0 if c had none. With
+ * take non-NULL and *take NULL, the first span found with a free slot
+ * after its sweep is not listed but stored in *take, for the caller's
+ * mcache. The caller brackets the call with sweep_begin/end. */
+static unsigned sweep_class_batch(mcentral *c, uintptr_t npages, uintptr_t *sg,
+                                  uintptr_t *swept, mspan **take) {
+    mspan *popped[SWEEP_BATCH_SPANS], *keep[SWEEP_BATCH_SPANS];
+    unsigned n = mcentral_pop_unswept_batch(c, popped, SWEEP_BATCH_SPANS, npages);
+    unsigned nkeep = 0;
+    for (unsigned k = 0; k < n; k++) {
+        mspan *s = popped[k];
+        /* A claim fails if the reclaimer claimed s after the pop: it sweeps
+         * s and lists it itself. */
+        if (!sweep_claim(s, sg))
+            continue;
+        *swept += s->npages;
+        if (take != NULL && *take == NULL) {
+            /* Preserved (never freed, even if empty) as cacheSpan's own
+             * sweeps are: the caller wants a span of this class. */
+            sweep_span_mode(s, SWEEP_PRESERVE);
+            if (s->alloc_count < s->nelems) {
+                *take = s;
+                continue;
+            }
+            keep[nkeep++] = s;
+        } else if (!sweep_span_mode(s, SWEEP_BATCH)) {
+            keep[nkeep++] = s;
+        }
+    }
+    if (sweep_batch_test_hook != NULL)
+        sweep_batch_test_hook(keep, nkeep);
+    mcentral_push_swept_batch(c, keep, nkeep);
+    return n;
+}
+
 uintptr_t sweep_batch(uintptr_t npages) {
     /* Counted active from before the pop until the spans are listed: spans
      * popped but not yet claimed, or swept but not yet listed, are on no
@@ -240,7 +276,6 @@ uintptr_t sweep_batch(uintptr_t npages) {
      * it is done with the span; this bracket covers the rest.) */
     sweep_begin();
     uintptr_t sg = current_sweepgen(), swept = 0;
-    mspan *popped[SWEEP_BATCH_SPANS], *keep[SWEEP_BATCH_SPANS];
     for (;;) {
         uintptr_t i = gh_load(&sweep_class_cursor);
         if (i >= SC_NUM_SPAN_CLASSES) {
@@ -250,29 +285,11 @@ uintptr_t sweep_batch(uintptr_t npages) {
                 scav_wake();
             break;
         }
-        mcentral *c = &mcentrals[i];
-        unsigned n = mcentral_pop_unswept_batch(c, popped, SWEEP_BATCH_SPANS, npages);
-        if (n == 0) {
+        if (sweep_class_batch(&mcentrals[i], npages, &sg, &swept, NULL) == 0)
             gh_cas(&sweep_class_cursor, i, i + 1);
-            continue;
-        }
-        unsigned nkeep = 0;
-        for (unsigned k = 0; k < n; k++) {
-            mspan *s = popped[k];
-            /* A claim fails if the reclaimer claimed s after the pop: it
-             * sweeps s and lists it itself. */
-            if (!sweep_claim(s, &sg))
-                continue;
-            swept += s->npages;
-            if (!sweep_span_mode(s, SWEEP_BATCH))
-                keep[nkeep++] = s;
-        }
-        if (sweep_batch_test_hook != NULL)
-            sweep_batch_test_hook(keep, nkeep);
-        mcentral_push_swept_batch(c, keep, nkeep);
-        if (swept != 0)
+        else if (swept != 0)
             break;
-        /* Every span of the batch was the reclaimer's: take another. */
+        /* Else every span of the batch was the reclaimer's: take another. */
     }
     sweep_end();
     return swept;
@@ -321,21 +338,34 @@ void sweep_start_cycle(uint64_t heap_live, uint64_t sweep_by) {
     gh_store(&heap_live_basis, heap_live);
 }
 
-void sweep_deduct_credit(uintptr_t bytes) {
+mspan *sweep_deduct_credit(uintptr_t bytes, mcentral *own) {
     double ppb = pages_per_byte();
     if (ppb == 0 || gh_load(&sweep_drained))
-        return;
+        return NULL;
     double live = (double)(gh_load(&gstats.heap_live) + bytes) - (double)gh_load(&heap_live_basis);
     double target = isinf(ppb) ? INFINITY : ppb * live;
+    mspan *take = NULL;
     for (;;) {
         double owed = target - (double)gh_load(&pages_swept);
         if (owed <= 0)
             break;
         /* What is owed, in one batch if the spans are there to take. */
         uintptr_t npages = owed >= (double)UINTPTR_MAX ? UINTPTR_MAX : (uintptr_t)ceil(owed);
+        if (own != NULL) {
+            /* The refilling class's own spans first: one of them can go
+             * straight to the caller's mcache, unlisted. */
+            sweep_begin();
+            uintptr_t sg = current_sweepgen(), swept = 0;
+            unsigned n = sweep_class_batch(own, npages, &sg, &swept, &take);
+            sweep_end();
+            if (n == 0)
+                own = NULL; /* none left unswept: pay with other classes */
+            continue;
+        }
         if (sweep_batch(npages) == 0)
             break;
     }
+    return take;
 }
 
 void sweep_reclaim(uintptr_t npages) {

@@ -147,11 +147,13 @@ static mspan *have_span(mspan *s) {
 mspan *mcentral_cache_span(mcentral *c) {
     unsigned sc = sc_span_class_size(c->spanclass);
     uintptr_t span_bytes_ = (uintptr_t)sc_class_to_npages[sc] << GH_PAGE_SHIFT;
-    sweep_deduct_credit(span_bytes_);
+    mspan *s = sweep_deduct_credit(span_bytes_, c);
+    if (s != NULL)
+        return have_span(s);
 
     uintptr_t sg = gh_load(&mheap_.sweepgen);
     gh_lock(&c->lock);
-    mspan *s = list_pop(&c->partial[swept_index(sg)]);
+    s = list_pop(&c->partial[swept_index(sg)]);
     if (s != NULL) {
         gh_unlock(&c->lock);
         return have_span(s);

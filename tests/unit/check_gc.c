@@ -837,11 +837,11 @@ START_TEST(test_gc_sweep_credit_pays_pages_owed) {
     ck_assert_uint_eq(pages, n);
     /* 100 pages of runway per page, past the 1 MiB margin. */
     sweep_start_cycle(live, live + (1 << 20) + pages * 100 * 8192);
-    sweep_deduct_credit(3 * 100 * 8192);
+    (void)sweep_deduct_credit(3 * 100 * 8192, NULL);
     ck_assert_uint_eq(unswept_pages(), pages - 3);
-    sweep_deduct_credit(3 * 100 * 8192); /* the same total: nothing more owed */
+    (void)sweep_deduct_credit(3 * 100 * 8192, NULL); /* the same total: nothing more owed */
     ck_assert_uint_eq(unswept_pages(), pages - 3);
-    sweep_deduct_credit(13 * 100 * 8192 - 1); /* 13 owed, rounded up */
+    (void)sweep_deduct_credit(13 * 100 * 8192 - 1, NULL); /* 13 owed, rounded up */
     ck_assert_uint_eq(unswept_pages(), pages - 13);
     sweep_finish();
     ck_assert_uint_eq(unswept_pages(), 0);
