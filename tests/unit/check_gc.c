@@ -848,6 +848,54 @@ START_TEST(test_gc_sweep_credit_pays_pages_owed) {
 }
 END_TEST
 
+/* Pages of c's listed unswept spans. */
+static uintptr_t unswept_pages_of(mcentral *c) {
+    unsigned u = 1 - (unsigned)(gh_load(&mheap_.sweepgen) / 2) % 2;
+    uintptr_t pages = 0;
+    gh_lock(&c->lock);
+    for (mspan *s = c->partial[u].first; s != NULL; s = s->next)
+        pages += s->npages;
+    for (mspan *s = c->full[u].first; s != NULL; s = s->next)
+        pages += s->npages;
+    gh_unlock(&c->lock);
+    return pages;
+}
+
+/* A refill paying sweep credit sweeps its own class first and gets one of
+ * the swept spans with a free slot for itself, swept and on no list; the
+ * pages it sweeps all come from that class. */
+START_TEST(test_gc_sweep_credit_takes_own_span) {
+    gc_set_percent(-1);
+    sweep_bg_stop();
+    used_spans(batch_spans, BATCH_SPANS);
+    unmarked_cycle();
+    mcentral *c = &mcentrals[batch_spans[0]->spanclass];
+    uintptr_t all = unswept_pages(), mine = unswept_pages_of(c);
+    ck_assert_uint_ge(mine, BATCH_SPANS);
+    uint64_t live = gh_load(&gstats.heap_live);
+    sweep_start_cycle(live, live + (1 << 20) + all * 100 * 8192);
+    mspan *s = sweep_deduct_credit(3 * 100 * 8192, c);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->spanclass, c->spanclass);
+    ck_assert_ptr_null(s->list);
+    ck_assert_uint_eq(gh_load(&s->sweepgen), gh_load(&mheap_.sweepgen));
+    ck_assert_uint_lt(s->alloc_count, s->nelems);
+    ck_assert_uint_eq(unswept_pages_of(c), mine - 3);
+    ck_assert_uint_eq(unswept_pages(), all - 3);
+    /* Nothing owed: nothing swept, no span. */
+    ck_assert_ptr_null(sweep_deduct_credit(3 * 100 * 8192, c));
+    ck_assert_uint_eq(unswept_pages(), all - 3);
+    /* Back to its list as an mcache would hand it back. */
+    gh_store(&s->sweepgen, gh_load(&mheap_.sweepgen) + 3);
+    mcentral_uncache_span(c, s);
+    sweep_finish();
+    for (unsigned i = 0; i < BATCH_SPANS; i++) {
+        ck_assert_ptr_nonnull(batch_spans[i]->list);
+        ck_assert_uint_eq(gh_load(&batch_spans[i]->sweepgen), gh_load(&mheap_.sweepgen));
+    }
+}
+END_TEST
+
 /* Spans a batch has swept but not yet listed are on no list: sweep_finish,
  * in another thread, must not return until they are. */
 static pthread_t batch_main;
@@ -1126,6 +1174,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(reclaim, test_gc_pop_unswept_batch);
     tcase_add_test(reclaim, test_gc_sweep_batch_sweeps_each_span_once);
     tcase_add_test(reclaim, test_gc_sweep_credit_pays_pages_owed);
+    tcase_add_test(reclaim, test_gc_sweep_credit_takes_own_span);
     tcase_add_test(reclaim, test_gc_sweep_finish_waits_for_batch);
     suite_add_tcase(s, reclaim);
 
