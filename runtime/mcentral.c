@@ -1,12 +1,21 @@
 /*
  * mcentral.c — central span lists per span class.           Go: mcentral.go
  *
- * See mcentral.h for the lists. cacheSpan looks, in order, for a swept
- * partial span; an unswept partial span (sweeping it here, which finds its
- * free slots); an unswept full span (sweeping may free some slots), trying a
- * bounded number of those; and finally a new span from the mheap, after
- * sweeping enough to pay for it (sweep_deduct_credit) and reclaiming dead
- * spans so the heap does not grow while garbage spans wait to be swept.
+ * See mcentral.h for the lists. cacheSpan first pays the sweep credit its
+ * span owes (sweep_deduct_credit, gc/sweep.c), sweeping this class's own
+ * unswept spans before other classes' and keeping the first that has a
+ * free slot. Then it looks, in order, for a swept partial span; an unswept
+ * partial span (sweeping it here, which finds its free slots); an unswept
+ * full span (sweeping may free some slots), trying a bounded number of
+ * those; and finally a new span from the mheap, after reclaiming dead spans
+ * so the heap does not grow while garbage spans wait to be swept.
+ *
+ * Departure from Go: Go's deductSweepCredit sweeps whatever span comes next
+ * and lists it, and cacheSpan then pops a span again. Keeping one of the
+ * credit's own spans saves the listing and the pop, two acquisitions of
+ * this class's lock per refill, the lock every thread allocating from the
+ * class and the background sweeper contend for (decisions.md, "Sweeping in
+ * batches").
  *
  * Concurrency: the lists are guarded by mcentral.lock; a span is popped under
  * the lock and swept without it, having been claimed by the sweepgen CAS

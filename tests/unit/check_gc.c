@@ -14,7 +14,11 @@
  * with the background markers' credit, and with GOGC=off without
  * overflowing its credit (white-box); a span emptied by sweeping
  * stays listed with its class for one cycle, and the reclaimer and
- * sweep_release_empty free it at once (white-box); with a helper marker,
+ * sweep_release_empty free it at once (white-box); sweeping in batches
+ * (white-box): the batch pop's bounds and order, every unswept span swept
+ * exactly once and listed, sweep credit paid in the pages owed and from the
+ * refilling class first, keeping it a span, and sweep_finish waiting for a
+ * batch swept but not yet listed; with a helper marker,
  * the GC CPU reported includes the helper's (CPU times compared, nothing
  * timed by the wall clock).
  */
