@@ -42,6 +42,11 @@ mspan *mcentral_cache_span(mcentral *c);
 /* Takes back a span from an mcache. Go: (*mcentral).uncacheSpan */
 void mcentral_uncache_span(mcentral *c, mspan *s);
 
+/* Lists a chain (through `next`) of full spans of class c, handed back by
+ * an mcache and marked swept this cycle, on c's swept full list under one
+ * acquisition of its lock (runtime/mcache.c, "Full spans"). */
+void mcentral_uncache_full(mcentral *c, mspan *chain);
+
 /* Puts a swept span on the swept partial or full list of its class. */
 void mcentral_push_swept(mspan *s, bool full);
 

@@ -18,7 +18,8 @@
  * (white-box): the batch pop's bounds and order, every unswept span swept
  * exactly once and listed, sweep credit paid in the pages owed and from the
  * refilling class first, keeping it a span, and sweep_finish waiting for a
- * batch swept but not yet listed; with a helper marker,
+ * batch swept but not yet listed, and a refill listing the full spans it
+ * hands back a batch at a time; with a helper marker,
  * the GC CPU reported includes the helper's (CPU times compared, nothing
  * timed by the wall clock).
  */
@@ -900,6 +901,47 @@ START_TEST(test_gc_sweep_credit_takes_own_span) {
 }
 END_TEST
 
+/* A refill keeps the full spans it hands back, swept and unlisted, and
+ * lists MCACHE_FULL_BATCH of them at once; mcache_release_all (mark
+ * termination, unregistering) lists the rest. */
+START_TEST(test_gc_refill_lists_full_spans_in_batches) {
+    gc_set_percent(-1);
+    gc_collect(); /* nothing cached, nothing kept */
+    mcache *mc = &thr_current("test")->cache;
+    mspan *spans[MCACHE_FULL_BATCH + 2];
+    unsigned k = 0;
+    /* Fill spans until MCACHE_FULL_BATCH + 1 have been handed back full. */
+    while (k < MCACHE_FULL_BATCH + 2) {
+        mspan *s = span_of((uintptr_t)new_node(k));
+        if (k == 0 || spans[k - 1] != s)
+            spans[k++] = s;
+    }
+    uintptr_t sg = gh_load(&mheap_.sweepgen);
+    unsigned spc = spans[0]->spanclass;
+    ck_assert_uint_eq(mc->nfull[spc], 1);
+    ck_assert_ptr_eq(mc->full[spc], spans[MCACHE_FULL_BATCH]);
+    for (unsigned i = 0; i < MCACHE_FULL_BATCH; i++) { /* listed together */
+        ck_assert_uint_eq(spans[i]->alloc_count, spans[i]->nelems);
+        ck_assert_ptr_nonnull(spans[i]->list);
+        ck_assert_uint_eq(gh_load(&spans[i]->sweepgen), sg);
+    }
+    mspan *kept = spans[MCACHE_FULL_BATCH];
+    ck_assert_ptr_null(kept->list); /* swept, not listed yet */
+    ck_assert_uint_eq(gh_load(&kept->sweepgen), sg);
+    ck_assert_ptr_eq(mc->alloc[spc], spans[MCACHE_FULL_BATCH + 1]);
+    mcache_release_all(mc);
+    ck_assert_uint_eq(mc->nfull[spc], 0);
+    ck_assert_ptr_null(mc->full[spc]);
+    ck_assert_ptr_nonnull(kept->list);
+    ck_assert_ptr_nonnull(spans[MCACHE_FULL_BATCH + 1]->list);
+    /* And the next cycle sweeps them all: their objects are garbage, so
+     * each ends empty, and gc_collect frees every empty span. */
+    gc_collect();
+    for (unsigned i = 0; i < MCACHE_FULL_BATCH + 2; i++)
+        ck_assert_uint_eq(gh_load(&spans[i]->state), SPAN_DEAD);
+}
+END_TEST
+
 /* Spans a batch has swept but not yet listed are on no list: sweep_finish,
  * in another thread, must not return until they are. */
 static pthread_t batch_main;
@@ -1179,6 +1221,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(reclaim, test_gc_sweep_batch_sweeps_each_span_once);
     tcase_add_test(reclaim, test_gc_sweep_credit_pays_pages_owed);
     tcase_add_test(reclaim, test_gc_sweep_credit_takes_own_span);
+    tcase_add_test(reclaim, test_gc_refill_lists_full_spans_in_batches);
     tcase_add_test(reclaim, test_gc_sweep_finish_waits_for_batch);
     suite_add_tcase(s, reclaim);
 
