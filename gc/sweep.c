@@ -14,7 +14,8 @@
  *   - a thread refilling its mcache: mcentral sweeps the spans it pops
  *     (lazy sweeping), and first pays "sweep credit" in proportion to the
  *     bytes it is about to allocate (proportional sweep), so that sweeping
- *     finishes before the heap reaches the next trigger;
+ *     finishes before the heap reaches the next trigger — from its own
+ *     class first, keeping a swept span with a free slot for itself;
  *   - the reclaimer, before the mheap grows: it finds spans whose first page
  *     is in use but has no mark (heap_arena.page_in_use & ~page_marks) —
  *     spans in which nothing survived — and frees them without scanning
