@@ -954,8 +954,12 @@ static void *finish_thread(void *arg) {
     (void)arg;
     sweep_finish();
     bool listed = true;
-    for (unsigned k = 0; k < nheld; k++)
+    for (unsigned k = 0; k < nheld; k++) { /* s->list is read under the lock */
+        mcentral *c = &mcentrals[held[k]->spanclass];
+        gh_lock(&c->lock);
         listed &= held[k]->list != NULL;
+        gh_unlock(&c->lock);
+    }
     held_listed_at_finish = listed;
     gh_store_release(&finish_returned, 1);
     return NULL;
