@@ -564,7 +564,7 @@ void cycle_maybe_start(void) {
         return; /* asked for already; the collector is on its way */
     /* Help finish the last sweep first (Go's gcStart sweeps too): the cycle
      * cannot start before it is done, and sweeping here beats waiting. */
-    while (sweep_one() != 0) {
+    while (sweep_batch(UINTPTR_MAX) != 0) {
     }
     /* With the world-stopped mark, wait for the whole cycle like Go's
      * gcstoptheworld mode; past the goal, until marking has begun, after

@@ -61,8 +61,11 @@ uint64_t mark_bytes_marked(void);
 void mark_reset_cycle(void);
 
 /* --- sweep.c --- */
-/* Sweeps one unswept span; returns its page count, or 0 when none is left. */
-uintptr_t sweep_one(void);
+/* Sweeps a batch of unswept spans of one class, taken off its lists under
+ * one lock acquisition: at most SWEEP_BATCH_SPANS (sweep.c), fewer once
+ * they hold npages pages (at least one span). Returns the pages swept, 0
+ * only when no unswept span is left. */
+uintptr_t sweep_batch(uintptr_t npages);
 /* Sweeps everything left and waits for concurrent sweepers to finish. */
 void sweep_finish(void);
 /* After sweep_finish: returns to the mheap the empty spans sweeping kept
@@ -73,6 +76,9 @@ void sweep_start_cycle(uint64_t heap_live, uint64_t sweep_by);
 void sweep_bg_start(void);
 void sweep_bg_stop(void);
 void sweep_bg_wake(void);
+/* Test-only: called by sweep_batch with the spans it swept and kept, after
+ * sweeping them and before listing them. */
+extern void (*sweep_batch_test_hook)(mspan *const *spans, unsigned n);
 
 /* --- barrier.c --- */
 extern volatile AO_t gci_wb_enabled;

@@ -9,12 +9,13 @@
  * span with no marked object does too, with one cycle's delay (below).
  *
  * Who sweeps, all concurrently with the mutators:
- *   - the background sweeper thread, one span at a time, yielding between
- *     spans (Go's bgsweep);
+ *   - the background sweeper thread, a batch at a time, yielding between
+ *     batches (Go's bgsweep; see Batches below);
  *   - a thread refilling its mcache: mcentral sweeps the spans it pops
  *     (lazy sweeping), and first pays "sweep credit" in proportion to the
  *     bytes it is about to allocate (proportional sweep), so that sweeping
- *     finishes before the heap reaches the next trigger;
+ *     finishes before the heap reaches the next trigger — from its own
+ *     class first, keeping a swept span with a free slot for itself;
  *   - the reclaimer, before the mheap grows: it finds spans whose first page
  *     is in use but has no mark (heap_arena.page_in_use & ~page_marks) —
  *     spans in which nothing survived — and frees them without scanning
@@ -55,10 +56,23 @@
  * it, and mark termination may advance h between its reading h and its
  * claim; sweep_claim therefore retries with the current h.
  *
+ * Batches. The background sweeper and proportional sweep (sweep_batch)
+ * take up to SWEEP_BATCH_SPANS unswept spans of one class off its lists
+ * under one acquisition of the class lock, claim and sweep them one by one
+ * with the lock released, and list the survivors under one more. A span at
+ * a time cost two acquisitions per span, and the class lock is the one the
+ * allocating threads refilling that class take: a sweeper on another CPU
+ * taking it for every span bounced its cache line against theirs. The claim
+ * stays per span and lazy, so the reclaimer may still take a popped span
+ * (its claim then fails here, and it lists the span itself). Proportional
+ * sweep asks for the pages it owes and gets no more than one span past them;
+ * the background sweeper yields once per batch: the yield is a system call
+ * here, not Go's goroutine switch. (decisions.md, "Sweeping in batches".)
+ *
  * Termination: `sweepers_active` counts sweeps in progress, from before a
- * sweeper pops a span off a list until it has swept it (sweep_begin/end
- * bracket the pop; each claim counts too); sweeping is done when no unswept
- * span is listed (`sweep_drained`) and none is active.
+ * sweeper pops spans off a list until it has swept and listed them
+ * (sweep_begin/end bracket the batch; each claim counts too); sweeping is
+ * done when no unswept span is listed (`sweep_drained`) and none is active.
  * sweep_finish waits for both, which is how gc_collect returns with sweeping
  * finished and how a cycle knows the previous sweep is complete.
  */
@@ -82,6 +96,13 @@ static volatile AO_t sweep_drained;
 static volatile AO_t sweep_class_cursor; /* next span class to take spans from */
 static volatile AO_t reclaim_cursor;     /* next page-bitmap word for the reclaimer */
 static volatile AO_t pages_swept;        /* this cycle */
+
+/* The most spans a sweeper takes off a class's lists at once (sweep_batch).
+ * Each batch costs two acquisitions of the class lock, for the pop and for
+ * the listing of the swept spans, instead of two per span; and while a
+ * batch is swept its spans are off the lists, where a refill of that class
+ * cannot find them, so it stays small. */
+#define SWEEP_BATCH_SPANS 8
 
 /* Proportional sweep pacing (Go's sweepPagesPerByte): pages to sweep per
  * byte allocated, set at each mark termination; the bits of a double. */
@@ -151,6 +172,7 @@ typedef enum {
     SWEEP_PRESERVE, /* nothing: the caller (mcentral) takes the span */
     SWEEP_LIST,     /* list it; free it if it stayed empty a whole cycle */
     SWEEP_RECLAIM,  /* list it; free it if it is empty (the reclaimer) */
+    SWEEP_BATCH,    /* as SWEEP_LIST, but the caller lists it (sweep_batch) */
 } sweep_mode;
 
 static bool sweep_span_mode(mspan *s, sweep_mode mode) {
@@ -199,7 +221,7 @@ static bool sweep_span_mode(mspan *s, sweep_mode mode) {
     gh_store_release(&s->sweepgen, sg);
     if (free_it)
         mheap_free_span(s);
-    else if (mode != SWEEP_PRESERVE)
+    else if (mode == SWEEP_LIST || mode == SWEEP_RECLAIM)
         mcentral_push_swept(s, large || nalloc == s->nelems);
     gh_xadd(&sweepers_active, (uintptr_t)-1);
     return free_it;
@@ -209,47 +231,73 @@ bool sweep_span(mspan *s, bool preserve) {
     return sweep_span_mode(s, preserve ? SWEEP_PRESERVE : SWEEP_LIST);
 }
 
-/* Pops an unswept span from the mcentrals, scanning span classes from the
- * cursor; NULL when every class is drained. */
-static mspan *next_span_for_sweep(void) {
-    for (;;) {
-        uintptr_t i = gh_load(&sweep_class_cursor);
-        if (i >= SC_NUM_SPAN_CLASSES)
-            return NULL;
-        mspan *s = mcentral_pop_unswept(&mcentrals[i]);
-        if (s != NULL)
-            return s;
-        gh_cas(&sweep_class_cursor, i, i + 1);
+void (*sweep_batch_test_hook)(mspan *const *spans, unsigned n);
+
+/* Sweeps a batch of c's unswept spans (see sweep_batch), adding the pages
+ * swept to *swept; returns how many spans it popped, 0 if c had none. With
+ * take non-NULL and *take NULL, the first span found with a free slot
+ * after its sweep is not listed but stored in *take, for the caller's
+ * mcache. The caller brackets the call with sweep_begin/end. */
+static unsigned sweep_class_batch(mcentral *c, uintptr_t npages, uintptr_t *sg,
+                                  uintptr_t *swept, mspan **take) {
+    mspan *popped[SWEEP_BATCH_SPANS], *keep[SWEEP_BATCH_SPANS];
+    unsigned n = mcentral_pop_unswept_batch(c, popped, SWEEP_BATCH_SPANS, npages);
+    unsigned nkeep = 0;
+    for (unsigned k = 0; k < n; k++) {
+        mspan *s = popped[k];
+        /* A claim fails if the reclaimer claimed s after the pop: it sweeps
+         * s and lists it itself. */
+        if (!sweep_claim(s, sg))
+            continue;
+        *swept += s->npages;
+        if (take != NULL && *take == NULL) {
+            /* Preserved (never freed, even if empty) as cacheSpan's own
+             * sweeps are: the caller wants a span of this class. */
+            sweep_span_mode(s, SWEEP_PRESERVE);
+            if (s->alloc_count < s->nelems) {
+                *take = s;
+                continue;
+            }
+            keep[nkeep++] = s;
+        } else if (!sweep_span_mode(s, SWEEP_BATCH)) {
+            keep[nkeep++] = s;
+        }
     }
+    if (sweep_batch_test_hook != NULL)
+        sweep_batch_test_hook(keep, nkeep);
+    mcentral_push_swept_batch(c, keep, nkeep);
+    return n;
 }
 
-uintptr_t sweep_one(void) {
-    /* Counted active from before the pop: a span popped but not yet claimed
-     * must not let sweep_finish conclude that sweeping is over. */
+uintptr_t sweep_batch(uintptr_t npages) {
+    /* Counted active from before the pop until the spans are listed: spans
+     * popped but not yet claimed, or swept but not yet listed, are on no
+     * list, and must not let sweep_finish conclude that sweeping is over.
+     * (Each claim counts too, and sweep_span_mode drops its own count when
+     * it is done with the span; this bracket covers the rest.) */
     sweep_begin();
-    uintptr_t sg = current_sweepgen(), npages = 0;
+    uintptr_t sg = current_sweepgen(), swept = 0;
     for (;;) {
-        mspan *s = next_span_for_sweep();
-        if (s == NULL) {
+        uintptr_t i = gh_load(&sweep_class_cursor);
+        if (i >= SC_NUM_SPAN_CLASSES) {
             /* The first to find the lists empty wakes the scavenger: the
              * cycle's free pages are now free (arena/scavenge.c). */
             if (gh_cas(&sweep_drained, 0, 1))
                 scav_wake();
             break;
         }
-        if (sweep_claim(s, &sg)) {
-            npages = s->npages;
-            sweep_span(s, false);
+        if (sweep_class_batch(&mcentrals[i], npages, &sg, &swept, NULL) == 0)
+            gh_cas(&sweep_class_cursor, i, i + 1);
+        else if (swept != 0)
             break;
-        }
-        /* Claimed by another sweeper (the reclaimer), which lists it. */
+        /* Else every span of the batch was the reclaimer's: take another. */
     }
     sweep_end();
-    return npages;
+    return swept;
 }
 
 void sweep_finish(void) {
-    while (sweep_one() != 0) {
+    while (sweep_batch(UINTPTR_MAX) != 0) {
     }
     while (gh_load(&sweepers_active) != 0)
         sched_yield();
@@ -291,16 +339,34 @@ void sweep_start_cycle(uint64_t heap_live, uint64_t sweep_by) {
     gh_store(&heap_live_basis, heap_live);
 }
 
-void sweep_deduct_credit(uintptr_t bytes) {
+mspan *sweep_deduct_credit(uintptr_t bytes, mcentral *own) {
     double ppb = pages_per_byte();
     if (ppb == 0 || gh_load(&sweep_drained))
-        return;
+        return NULL;
     double live = (double)(gh_load(&gstats.heap_live) + bytes) - (double)gh_load(&heap_live_basis);
     double target = isinf(ppb) ? INFINITY : ppb * live;
-    while ((double)gh_load(&pages_swept) < target) {
-        if (sweep_one() == 0)
+    mspan *take = NULL;
+    for (;;) {
+        double owed = target - (double)gh_load(&pages_swept);
+        if (owed <= 0)
+            break;
+        /* What is owed, in one batch if the spans are there to take. */
+        uintptr_t npages = owed >= (double)UINTPTR_MAX ? UINTPTR_MAX : (uintptr_t)ceil(owed);
+        if (own != NULL) {
+            /* The refilling class's own spans first: one of them can go
+             * straight to the caller's mcache, unlisted. */
+            sweep_begin();
+            uintptr_t sg = current_sweepgen(), swept = 0;
+            unsigned n = sweep_class_batch(own, npages, &sg, &swept, &take);
+            sweep_end();
+            if (n == 0)
+                own = NULL; /* none left unswept: pay with other classes */
+            continue;
+        }
+        if (sweep_batch(npages) == 0)
             break;
     }
+    return take;
 }
 
 void sweep_reclaim(uintptr_t npages) {
@@ -347,8 +413,10 @@ static void *bg_sweeper(void *arg) {
             break;
         bg_work = false;
         pthread_mutex_unlock(&bg_lock);
-        /* A span at a time, yielding so mutators keep the CPU they need. */
-        while (sweep_one() != 0)
+        /* A batch at a time, yielding between batches so mutators keep the
+         * CPU they need (a yield is a system call here, not Go's cheap
+         * goroutine switch: one per span cost more than many spans). */
+        while (sweep_batch(UINTPTR_MAX) != 0)
             sched_yield();
         pthread_mutex_lock(&bg_lock);
     }

@@ -172,7 +172,7 @@ static GH_NOINLINE void *alloc_large(size_t size, const gc_type *type, bool nosc
     gc_safepoint();
     cycle_maybe_start();
     mark_assist_alloc(thr_self, npages << GH_PAGE_SHIFT);
-    sweep_deduct_credit(npages << GH_PAGE_SHIFT);
+    (void)sweep_deduct_credit(npages << GH_PAGE_SHIFT, NULL);
     sweep_reclaim(npages);
     if (may_fail && !scav_fits_under_limit(npages << GH_PAGE_SHIFT)) {
         /* The strict variant: collect (which also sweeps), and fail only if

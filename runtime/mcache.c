@@ -5,6 +5,20 @@
  * of the heap: it is the place the allocator checks the GC trigger (before
  * taking a span, so that a cycle started here sees the span as uncached),
  * and mcentral_cache_span may sweep.
+ *
+ * Full spans. A span handed back full (the refill's usual case) is swept
+ * for this cycle and useless to anyone until the next cycle's sweep: it
+ * only needs to be on its class's swept full list by the time sweepgen
+ * advances, for that sweep to find it. So a refill marks it swept and keeps
+ * it in `full`, and lists MCACHE_FULL_BATCH of them at once, instead of
+ * taking the class lock — the one every thread allocating from the class
+ * contends for — once per refill to list one. mcache_release_all lists the
+ * rest; mark termination runs it for every thread before it advances
+ * sweepgen, and gc_thread_unregister when a thread leaves. A span kept here
+ * is on no list and in no alloc slot, with sweepgen h: no sweeper can claim
+ * it and the reclaimer passes it by. A span cached before the current sweep
+ * began (sweepgen h+1) still goes back through mcentral_uncache_span, which
+ * sweeps it. (decisions.md, "Sweeping in batches".)
  */
 #include "mcache.h"
 
@@ -21,6 +35,27 @@
  * takes the slow path. Never swept, never listed. */
 mspan mcache_empty_span;
 
+/* Lists c's full spans of class spc (see "Full spans" above). */
+static void list_full(mcache *c, span_class spc) {
+    mcentral_uncache_full(&mcentrals[spc], c->full[spc]);
+    c->full[spc] = NULL;
+    c->nfull[spc] = 0;
+}
+
+/* Takes back the full span s of class spc from the cache. */
+static void hand_back_full(mcache *c, span_class spc, mspan *s) {
+    uintptr_t sg = gh_load(&mheap_.sweepgen);
+    if (gh_load(&s->sweepgen) != sg + 3) {
+        mcentral_uncache_span(&mcentrals[spc], s); /* sweeps it */
+        return;
+    }
+    gh_store(&s->sweepgen, sg);
+    s->next = c->full[spc];
+    c->full[spc] = s;
+    if (++c->nfull[spc] == MCACHE_FULL_BATCH)
+        list_full(c, spc);
+}
+
 void mcache_init(mcache *c) {
     for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++)
         c->alloc[i] = &mcache_empty_span;
@@ -28,6 +63,10 @@ void mcache_init(mcache *c) {
     c->tiny_allocs = 0;
     c->rng = (uintptr_t)c * 0x9E3779B97F4A7C15ull;
     c->next_sample = profile_next_sample();
+    for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++) {
+        c->full[i] = NULL;
+        c->nfull[i] = 0;
+    }
 }
 
 /* Counts the free slots of s as allocated (it enters a cache). */
@@ -49,7 +88,7 @@ bool mcache_refill(mcache *c, span_class spc) {
         c->alloc[spc] = &mcache_empty_span;
         if (s->alloc_black)
             mark_span_unmark_unused(thr_self, s);
-        mcentral_uncache_span(&mcentrals[spc], s);
+        hand_back_full(c, spc, s);
     }
     /* A safepoint: the cycle may need this thread (stop, handshake); and the
      * place to start a cycle or pay for allocating during one. */
@@ -73,6 +112,8 @@ bool mcache_refill(mcache *c, span_class spc) {
 void mcache_release_all(mcache *c) {
     gh_thread *owner = (gh_thread *)((char *)c - offsetof(gh_thread, cache));
     for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++) {
+        if (c->nfull[i] != 0)
+            list_full(c, (span_class)i);
         mspan *s = c->alloc[i];
         if (s == &mcache_empty_span)
             continue;

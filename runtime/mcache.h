@@ -32,7 +32,16 @@ typedef struct mcache {
     uint64_t tiny_allocs; /* objects packed into tiny blocks, not yet flushed */
     int64_t next_sample;  /* bytes to allocate before the next heap profile sample */
     uint64_t rng;         /* sampling randomness */
+    /* Full spans this thread's refills handed back and that are not listed
+     * at their mcentral yet, per class, chained through `next`, and their
+     * number: listed MCACHE_FULL_BATCH at a time (mcache.c). */
+    mspan *full[SC_NUM_SPAN_CLASSES];
+    uint8_t nfull[SC_NUM_SPAN_CLASSES];
 } mcache;
+
+/* How many full spans of a class a refill collects before listing them
+ * under one acquisition of the class lock. */
+#define MCACHE_FULL_BATCH 8
 
 extern mspan mcache_empty_span;
 
@@ -43,8 +52,8 @@ void mcache_init(mcache *c);
  * May sweep. Go: (*mcache).refill */
 bool mcache_refill(mcache *c, span_class spc);
 
-/* Returns every cached span to its mcentral and flushes the counters.
- * Go: (*mcache).releaseAll */
+/* Returns every cached span, and every full span not yet listed, to its
+ * mcentral and flushes the counters. Go: (*mcache).releaseAll */
 void mcache_release_all(mcache *c);
 
 #endif /* GH_MCACHE_H */

@@ -1,12 +1,21 @@
 /*
  * mcentral.c — central span lists per span class.           Go: mcentral.go
  *
- * See mcentral.h for the lists. cacheSpan looks, in order, for a swept
- * partial span; an unswept partial span (sweeping it here, which finds its
- * free slots); an unswept full span (sweeping may free some slots), trying a
- * bounded number of those; and finally a new span from the mheap, after
- * sweeping enough to pay for it (sweep_deduct_credit) and reclaiming dead
- * spans so the heap does not grow while garbage spans wait to be swept.
+ * See mcentral.h for the lists. cacheSpan first pays the sweep credit its
+ * span owes (sweep_deduct_credit, gc/sweep.c), sweeping this class's own
+ * unswept spans before other classes' and keeping the first that has a
+ * free slot. Then it looks, in order, for a swept partial span; an unswept
+ * partial span (sweeping it here, which finds its free slots); an unswept
+ * full span (sweeping may free some slots), trying a bounded number of
+ * those; and finally a new span from the mheap, after reclaiming dead spans
+ * so the heap does not grow while garbage spans wait to be swept.
+ *
+ * Departure from Go: Go's deductSweepCredit sweeps whatever span comes next
+ * and lists it, and cacheSpan then pops a span again. Keeping one of the
+ * credit's own spans saves the listing and the pop, two acquisitions of
+ * this class's lock per refill, the lock every thread allocating from the
+ * class and the background sweeper contend for (decisions.md, "Sweeping in
+ * batches").
  *
  * Concurrency: the lists are guarded by mcentral.lock; a span is popped under
  * the lock and swept without it, having been claimed by the sweepgen CAS
@@ -78,14 +87,36 @@ void mcentral_push_swept(mspan *s, bool full) {
     gh_unlock(&c->lock);
 }
 
-mspan *mcentral_pop_unswept(mcentral *c) {
-    uintptr_t sg = gh_load(&mheap_.sweepgen);
+unsigned mcentral_pop_unswept_batch(mcentral *c, mspan **out, unsigned max, uintptr_t npages) {
+    uintptr_t sg = gh_load(&mheap_.sweepgen), pages = 0;
+    unsigned n = 0;
     gh_lock(&c->lock);
-    mspan *s = list_pop(&c->partial[unswept_index(sg)]);
-    if (s == NULL)
-        s = list_pop(&c->full[unswept_index(sg)]);
+    while (n < max && (n == 0 || pages < npages)) {
+        mspan *s = list_pop(&c->partial[unswept_index(sg)]);
+        if (s == NULL)
+            s = list_pop(&c->full[unswept_index(sg)]);
+        if (s == NULL)
+            break;
+        out[n++] = s;
+        pages += s->npages;
+    }
     gh_unlock(&c->lock);
-    return s;
+    return n;
+}
+
+void mcentral_push_swept_batch(mcentral *c, mspan *const *spans, unsigned n) {
+    if (n == 0)
+        return;
+    uintptr_t sg = gh_load(&mheap_.sweepgen);
+    bool large = sc_span_class_size(c->spanclass) == 0;
+    gh_lock(&c->lock);
+    for (unsigned i = 0; i < n; i++) {
+        mspan *s = spans[i];
+        GH_ASSERT(s->spanclass == c->spanclass && gh_load(&s->sweepgen) == sg);
+        bool full = large || s->alloc_count == s->nelems;
+        list_push(full ? &c->full[swept_index(sg)] : &c->partial[swept_index(sg)], s);
+    }
+    gh_unlock(&c->lock);
 }
 
 mspan *mcentral_take_empty(mcentral *c) {
@@ -125,11 +156,13 @@ static mspan *have_span(mspan *s) {
 mspan *mcentral_cache_span(mcentral *c) {
     unsigned sc = sc_span_class_size(c->spanclass);
     uintptr_t span_bytes_ = (uintptr_t)sc_class_to_npages[sc] << GH_PAGE_SHIFT;
-    sweep_deduct_credit(span_bytes_);
+    mspan *s = sweep_deduct_credit(span_bytes_, c);
+    if (s != NULL)
+        return have_span(s);
 
     uintptr_t sg = gh_load(&mheap_.sweepgen);
     gh_lock(&c->lock);
-    mspan *s = list_pop(&c->partial[swept_index(sg)]);
+    s = list_pop(&c->partial[swept_index(sg)]);
     if (s != NULL) {
         gh_unlock(&c->lock);
         return have_span(s);
@@ -171,6 +204,19 @@ mspan *mcentral_cache_span(mcentral *c) {
     if (s == NULL)
         return NULL;
     return have_span(s);
+}
+
+void mcentral_uncache_full(mcentral *c, mspan *chain) {
+    uintptr_t sg = gh_load(&mheap_.sweepgen);
+    gh_lock(&c->lock);
+    for (mspan *s = chain, *next; s != NULL; s = next) {
+        next = s->next;
+        GH_ASSERT(s->spanclass == c->spanclass && gh_load(&s->sweepgen) == sg);
+        GH_ASSERT(s->alloc_count == s->nelems);
+        s->next = NULL;
+        list_push(&c->full[swept_index(sg)], s);
+    }
+    gh_unlock(&c->lock);
 }
 
 void mcentral_uncache_span(mcentral *c, mspan *s) {

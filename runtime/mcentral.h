@@ -42,12 +42,26 @@ mspan *mcentral_cache_span(mcentral *c);
 /* Takes back a span from an mcache. Go: (*mcentral).uncacheSpan */
 void mcentral_uncache_span(mcentral *c, mspan *s);
 
+/* Lists a chain (through `next`) of full spans of class c, handed back by
+ * an mcache and marked swept this cycle, on c's swept full list under one
+ * acquisition of its lock (runtime/mcache.c, "Full spans"). */
+void mcentral_uncache_full(mcentral *c, mspan *chain);
+
 /* Puts a swept span on the swept partial or full list of its class. */
 void mcentral_push_swept(mspan *s, bool full);
 
-/* Pops an unswept span of class c (partial first), NULL if none. Used by
- * the background sweeper. */
-mspan *mcentral_pop_unswept(mcentral *c);
+/* Pops unswept spans of class c (partial ones first) into out, under one
+ * acquisition of its lock: at least one, at most max (>= 1), stopping
+ * once they hold npages pages. Returns how many; 0 when c has no unswept
+ * span.
+ * The caller must be counted an active sweeper (sweep_begin) from before
+ * the call until it has claimed, swept and listed them. Used by the
+ * sweepers of gc/sweep.c (sweep_batch). */
+unsigned mcentral_pop_unswept_batch(mcentral *c, mspan **out, unsigned max, uintptr_t npages);
+
+/* Lists n spans of class c, swept this cycle and uncached, on its swept
+ * partial or full list, under one acquisition of its lock (sweep_batch). */
+void mcentral_push_swept_batch(mcentral *c, mspan *const *spans, unsigned n);
 
 /* Takes every swept, uncached span of class c holding no object off its
  * list, in one pass, and returns them chained through `next` (NULL if

@@ -20,8 +20,11 @@ struct gh_thread;
 void cycle_maybe_start(void);
 
 /* Proportional sweep: sweeps enough spans to pay for allocating `bytes`
- * (gc/sweep.c). No lock held. */
-void sweep_deduct_credit(uintptr_t bytes);
+ * (gc/sweep.c). With own non-NULL, own's unswept spans are swept first and
+ * the first with a free slot is returned, swept, unlisted, for the
+ * caller's mcache (NULL if none). No lock held. */
+struct mcentral;
+mspan *sweep_deduct_credit(uintptr_t bytes, struct mcentral *own);
 
 /* Sweeps spans whose pages hold no marked object until npages pages were
  * freed or none are left, before the heap grows (gc/sweep.c). */

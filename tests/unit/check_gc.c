@@ -15,7 +15,12 @@
  * with the background markers' credit, and with GOGC=off without
  * overflowing its credit (white-box); a span emptied by sweeping
  * stays listed with its class for one cycle, and the reclaimer and
- * sweep_release_empty free it at once (white-box); with a helper marker,
+ * sweep_release_empty free it at once (white-box); sweeping in batches
+ * (white-box): the batch pop's bounds and order, every unswept span swept
+ * exactly once and listed, sweep credit paid in the pages owed and from the
+ * refilling class first, keeping it a span, and sweep_finish waiting for a
+ * batch swept but not yet listed, and a refill listing the full spans it
+ * hands back a batch at a time; with a helper marker,
  * the GC CPU reported includes the helper's (CPU times compared, nothing
  * timed by the wall clock).
  */
@@ -708,6 +713,340 @@ static void unmarked_cycle(void) {
     sweep_start_cycle(gh_load(&gstats.heap_live), UINT64_MAX);
 }
 
+/* Sweep batching (sweep_batch, mcentral_*_batch). These count spans and
+ * pages, so the background sweeper, which would sweep some of them
+ * concurrently, is stopped first (gc_shutdown does not mind). */
+
+#define BATCH_SPANS 24 /* spans of node's class the batch tests use */
+
+/* Fills n distinct spans of node's class with a few unreachable objects each
+ * and hands them all back to the mcentral; the spans in out. */
+static void used_spans(mspan **out, unsigned n) {
+    gc_collect();
+    unsigned k = 0;
+    while (k < n) {
+        mspan *s = span_of((uintptr_t)new_node(k));
+        if (k == 0 || out[k - 1] != s)
+            out[k++] = s;
+    }
+    mcache_release_all(&thr_current("test")->cache);
+    for (unsigned i = 0; i < n; i++) {
+        ck_assert_ptr_nonnull(out[i]->list);
+        ck_assert_uint_eq(out[i]->npages, 1);
+    }
+}
+
+/* Pages of every listed unswept span, all classes. */
+static uintptr_t unswept_pages(void) {
+    unsigned u = 1 - (unsigned)(gh_load(&mheap_.sweepgen) / 2) % 2;
+    uintptr_t pages = 0;
+    for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++) {
+        mcentral *c = &mcentrals[i];
+        gh_lock(&c->lock);
+        for (mspan *s = c->partial[u].first; s != NULL; s = s->next)
+            pages += s->npages;
+        for (mspan *s = c->full[u].first; s != NULL; s = s->next)
+            pages += s->npages;
+        gh_unlock(&c->lock);
+    }
+    return pages;
+}
+
+static mspan *batch_spans[BATCH_SPANS];
+static unsigned batch_seen[BATCH_SPANS]; /* times each was handed to the hook */
+static unsigned batch_hook_calls, batch_hook_max;
+
+static void count_batch(mspan *const *spans, unsigned n) {
+    batch_hook_calls++;
+    if (n > batch_hook_max)
+        batch_hook_max = n;
+    for (unsigned k = 0; k < n; k++) {
+        ck_assert_uint_eq(gh_load(&spans[k]->sweepgen), gh_load(&mheap_.sweepgen));
+        ck_assert_ptr_null(spans[k]->list); /* not listed yet */
+        for (unsigned i = 0; i < BATCH_SPANS; i++)
+            if (spans[k] == batch_spans[i])
+                batch_seen[i]++;
+    }
+}
+
+/* The batch pop takes partial spans first, stops at the page count asked
+ * for, takes at least one span and at most max. */
+START_TEST(test_gc_pop_unswept_batch) {
+    gc_set_percent(-1);
+    sweep_bg_stop();
+    used_spans(batch_spans, BATCH_SPANS);
+    unmarked_cycle();
+    mcentral *c = &mcentrals[batch_spans[0]->spanclass];
+    mspan *got[BATCH_SPANS];
+    unsigned n = 0;
+    sweep_begin();
+    n += mcentral_pop_unswept_batch(c, got + n, 8, 3);
+    ck_assert_uint_eq(n, 3); /* 1-page spans: three make 3 pages */
+    n += mcentral_pop_unswept_batch(c, got + n, 4, UINTPTR_MAX);
+    ck_assert_uint_eq(n, 7); /* capped at max */
+    n += mcentral_pop_unswept_batch(c, got + n, 8, 0);
+    ck_assert_uint_eq(n, 8); /* at least one */
+    /* The last of used_spans' spans is partial, the others full: the
+     * partial one comes first. */
+    ck_assert_uint_lt(got[0]->alloc_count, got[0]->nelems);
+    uintptr_t sg = gh_load(&mheap_.sweepgen);
+    for (unsigned k = 0; k < n; k++) {
+        ck_assert_ptr_null(got[k]->list);
+        ck_assert(sweep_claim(got[k], &sg));
+        sweep_span(got[k], false);
+    }
+    sweep_end();
+    sweep_finish();
+    for (unsigned i = 0; i < BATCH_SPANS; i++) {
+        ck_assert_ptr_nonnull(batch_spans[i]->list);
+        ck_assert_uint_eq(gh_load(&batch_spans[i]->sweepgen), gh_load(&mheap_.sweepgen));
+    }
+}
+END_TEST
+
+/* Batched sweeping sweeps every unswept span once and loses none: the pages
+ * it reports add up to the pages listed unswept, each of the test's spans
+ * passes through a batch once and ends listed, swept; batches stay within
+ * their bound; and one page asked for sweeps one 1-page span. */
+START_TEST(test_gc_sweep_batch_sweeps_each_span_once) {
+    gc_set_percent(-1);
+    sweep_bg_stop();
+    used_spans(batch_spans, BATCH_SPANS);
+    unmarked_cycle();
+    memset(batch_seen, 0, sizeof batch_seen);
+    batch_hook_calls = batch_hook_max = 0;
+    sweep_batch_test_hook = count_batch;
+    uintptr_t before = unswept_pages(), total = 0, r;
+    ck_assert_uint_ge(before, BATCH_SPANS);
+    /* The first batches, a page at a time, until the test's class. */
+    bool ours = false;
+    while (!ours) {
+        unsigned seen = 0;
+        for (unsigned i = 0; i < BATCH_SPANS; i++)
+            seen += batch_seen[i];
+        r = sweep_batch(1);
+        ck_assert_uint_ne(r, 0);
+        total += r;
+        unsigned now = 0;
+        for (unsigned i = 0; i < BATCH_SPANS; i++)
+            now += batch_seen[i];
+        if (now != seen) {
+            ours = true;
+            ck_assert_uint_eq(now, seen + 1);
+            ck_assert_uint_eq(r, 1);
+        }
+    }
+    while ((r = sweep_batch(UINTPTR_MAX)) != 0)
+        total += r;
+    sweep_batch_test_hook = NULL;
+    ck_assert_uint_eq(total, before);
+    ck_assert_uint_eq(unswept_pages(), 0);
+    ck_assert_uint_le(batch_hook_max, 8);
+    ck_assert_uint_ge(batch_hook_calls, BATCH_SPANS / 8);
+    for (unsigned i = 0; i < BATCH_SPANS; i++) {
+        ck_assert_uint_eq(batch_seen[i], 1);
+        ck_assert_ptr_nonnull(batch_spans[i]->list);
+        ck_assert_uint_eq(gh_load(&batch_spans[i]->sweepgen), gh_load(&mheap_.sweepgen));
+    }
+    sweep_finish();
+}
+END_TEST
+
+/* Proportional sweep pays what is owed, in pages: with a runway of R bytes
+ * for P unswept pages, allocating R/P * k bytes sweeps k pages (1-page
+ * spans of one class here), not a whole batch more. */
+START_TEST(test_gc_sweep_credit_pays_pages_owed) {
+    gc_set_percent(-1);
+    sweep_bg_stop();
+    used_spans(batch_spans, BATCH_SPANS);
+    /* Only the test's class unswept: finish everything else first. */
+    gh_store(&mheap_.sweepgen, gh_load(&mheap_.sweepgen) + 2);
+    uint64_t live = gh_load(&gstats.heap_live);
+    sweep_start_cycle(live, UINT64_MAX);
+    mcentral *c = &mcentrals[batch_spans[0]->spanclass];
+    mspan *keep[BATCH_SPANS];
+    unsigned n = 0;
+    sweep_begin();
+    while (n < BATCH_SPANS && mcentral_pop_unswept_batch(c, keep + n, 1, 1) == 1)
+        n++;
+    while (sweep_batch(UINTPTR_MAX) != 0) { /* the rest; ours are held */
+    }
+    sweep_end();
+    /* Ours, unswept again, back on the unswept lists. */
+    unsigned u = 1 - (unsigned)(gh_load(&mheap_.sweepgen) / 2) % 2;
+    gh_store(&mheap_.sweepgen, gh_load(&mheap_.sweepgen) + 2);
+    gh_lock(&c->lock);
+    for (unsigned k = 0; k < n; k++) {
+        gh_store(&keep[k]->sweepgen, gh_load(&mheap_.sweepgen) - 2);
+        span_list *l = keep[k]->alloc_count == keep[k]->nelems ? &c->full[1 - u] : &c->partial[1 - u];
+        keep[k]->next = l->first;
+        keep[k]->prev = NULL;
+        if (l->first != NULL)
+            l->first->prev = keep[k];
+        l->first = keep[k];
+        l->count++;
+        keep[k]->list = l;
+    }
+    gh_unlock(&c->lock);
+    uintptr_t pages = unswept_pages();
+    ck_assert_uint_eq(pages, n);
+    /* 100 pages of runway per page, past the 1 MiB margin. */
+    sweep_start_cycle(live, live + (1 << 20) + pages * 100 * 8192);
+    (void)sweep_deduct_credit(3 * 100 * 8192, NULL);
+    ck_assert_uint_eq(unswept_pages(), pages - 3);
+    (void)sweep_deduct_credit(3 * 100 * 8192, NULL); /* the same total: nothing more owed */
+    ck_assert_uint_eq(unswept_pages(), pages - 3);
+    (void)sweep_deduct_credit(13 * 100 * 8192 - 1, NULL); /* 13 owed, rounded up */
+    ck_assert_uint_eq(unswept_pages(), pages - 13);
+    sweep_finish();
+    ck_assert_uint_eq(unswept_pages(), 0);
+}
+END_TEST
+
+/* Pages of c's listed unswept spans. */
+static uintptr_t unswept_pages_of(mcentral *c) {
+    unsigned u = 1 - (unsigned)(gh_load(&mheap_.sweepgen) / 2) % 2;
+    uintptr_t pages = 0;
+    gh_lock(&c->lock);
+    for (mspan *s = c->partial[u].first; s != NULL; s = s->next)
+        pages += s->npages;
+    for (mspan *s = c->full[u].first; s != NULL; s = s->next)
+        pages += s->npages;
+    gh_unlock(&c->lock);
+    return pages;
+}
+
+/* A refill paying sweep credit sweeps its own class first and gets one of
+ * the swept spans with a free slot for itself, swept and on no list; the
+ * pages it sweeps all come from that class. */
+START_TEST(test_gc_sweep_credit_takes_own_span) {
+    gc_set_percent(-1);
+    sweep_bg_stop();
+    used_spans(batch_spans, BATCH_SPANS);
+    unmarked_cycle();
+    mcentral *c = &mcentrals[batch_spans[0]->spanclass];
+    uintptr_t all = unswept_pages(), mine = unswept_pages_of(c);
+    ck_assert_uint_ge(mine, BATCH_SPANS);
+    uint64_t live = gh_load(&gstats.heap_live);
+    sweep_start_cycle(live, live + (1 << 20) + all * 100 * 8192);
+    mspan *s = sweep_deduct_credit(3 * 100 * 8192, c);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->spanclass, c->spanclass);
+    ck_assert_ptr_null(s->list);
+    ck_assert_uint_eq(gh_load(&s->sweepgen), gh_load(&mheap_.sweepgen));
+    ck_assert_uint_lt(s->alloc_count, s->nelems);
+    ck_assert_uint_eq(unswept_pages_of(c), mine - 3);
+    ck_assert_uint_eq(unswept_pages(), all - 3);
+    /* Nothing owed: nothing swept, no span. */
+    ck_assert_ptr_null(sweep_deduct_credit(3 * 100 * 8192, c));
+    ck_assert_uint_eq(unswept_pages(), all - 3);
+    /* Back to its list as an mcache would hand it back. */
+    gh_store(&s->sweepgen, gh_load(&mheap_.sweepgen) + 3);
+    mcentral_uncache_span(c, s);
+    sweep_finish();
+    for (unsigned i = 0; i < BATCH_SPANS; i++) {
+        ck_assert_ptr_nonnull(batch_spans[i]->list);
+        ck_assert_uint_eq(gh_load(&batch_spans[i]->sweepgen), gh_load(&mheap_.sweepgen));
+    }
+}
+END_TEST
+
+/* A refill keeps the full spans it hands back, swept and unlisted, and
+ * lists MCACHE_FULL_BATCH of them at once; mcache_release_all (mark
+ * termination, unregistering) lists the rest. */
+START_TEST(test_gc_refill_lists_full_spans_in_batches) {
+    gc_set_percent(-1);
+    gc_collect(); /* nothing cached, nothing kept */
+    mcache *mc = &thr_current("test")->cache;
+    mspan *spans[MCACHE_FULL_BATCH + 2];
+    unsigned k = 0;
+    /* Fill spans until MCACHE_FULL_BATCH + 1 have been handed back full. */
+    while (k < MCACHE_FULL_BATCH + 2) {
+        mspan *s = span_of((uintptr_t)new_node(k));
+        if (k == 0 || spans[k - 1] != s)
+            spans[k++] = s;
+    }
+    uintptr_t sg = gh_load(&mheap_.sweepgen);
+    unsigned spc = spans[0]->spanclass;
+    ck_assert_uint_eq(mc->nfull[spc], 1);
+    ck_assert_ptr_eq(mc->full[spc], spans[MCACHE_FULL_BATCH]);
+    for (unsigned i = 0; i < MCACHE_FULL_BATCH; i++) { /* listed together */
+        ck_assert_uint_eq(spans[i]->alloc_count, spans[i]->nelems);
+        ck_assert_ptr_nonnull(spans[i]->list);
+        ck_assert_uint_eq(gh_load(&spans[i]->sweepgen), sg);
+    }
+    mspan *kept = spans[MCACHE_FULL_BATCH];
+    ck_assert_ptr_null(kept->list); /* swept, not listed yet */
+    ck_assert_uint_eq(gh_load(&kept->sweepgen), sg);
+    ck_assert_ptr_eq(mc->alloc[spc], spans[MCACHE_FULL_BATCH + 1]);
+    mcache_release_all(mc);
+    ck_assert_uint_eq(mc->nfull[spc], 0);
+    ck_assert_ptr_null(mc->full[spc]);
+    ck_assert_ptr_nonnull(kept->list);
+    ck_assert_ptr_nonnull(spans[MCACHE_FULL_BATCH + 1]->list);
+    /* And the next cycle sweeps them all: their objects are garbage, so
+     * each ends empty, and gc_collect frees every empty span. */
+    gc_collect();
+    for (unsigned i = 0; i < MCACHE_FULL_BATCH + 2; i++)
+        ck_assert_uint_eq(gh_load(&spans[i]->state), SPAN_DEAD);
+}
+END_TEST
+
+/* Spans a batch has swept but not yet listed are on no list: sweep_finish,
+ * in another thread, must not return until they are. */
+static pthread_t batch_main;
+static volatile AO_t finish_returned;
+static mspan *held[8];
+static unsigned nheld;
+static bool held_listed_at_finish;
+
+static void *finish_thread(void *arg) {
+    (void)arg;
+    sweep_finish();
+    bool listed = true;
+    for (unsigned k = 0; k < nheld; k++) { /* s->list is read under the lock */
+        mcentral *c = &mcentrals[held[k]->spanclass];
+        gh_lock(&c->lock);
+        listed &= held[k]->list != NULL;
+        gh_unlock(&c->lock);
+    }
+    held_listed_at_finish = listed;
+    gh_store_release(&finish_returned, 1);
+    return NULL;
+}
+
+static void hold_batch(mspan *const *spans, unsigned n) {
+    if (!pthread_equal(pthread_self(), batch_main) || n == 0 || nheld != 0)
+        return;
+    nheld = n;
+    memcpy(held, spans, n * sizeof *spans);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, finish_thread, NULL), 0);
+    for (int i = 0; i < 20 && !gh_load_acquire(&finish_returned); i++)
+        usleep(5000);
+    ck_assert_uint_eq(gh_load_acquire(&finish_returned), 0);
+    pthread_detach(t);
+}
+
+START_TEST(test_gc_sweep_finish_waits_for_batch) {
+    gc_set_percent(-1);
+    sweep_bg_stop();
+    used_spans(batch_spans, BATCH_SPANS);
+    unmarked_cycle();
+    batch_main = pthread_self();
+    nheld = 0;
+    held_listed_at_finish = false;
+    gh_store(&finish_returned, 0);
+    sweep_batch_test_hook = hold_batch;
+    while (nheld == 0)
+        ck_assert_uint_ne(sweep_batch(UINTPTR_MAX), 0);
+    sweep_batch_test_hook = NULL;
+    while (!gh_load_acquire(&finish_returned))
+        sched_yield();
+    ck_assert(held_listed_at_finish);
+}
+END_TEST
+
 START_TEST(test_gc_empty_span_kept_a_cycle) {
     gc_set_percent(-1);
     mspan *s = used_span();
@@ -933,6 +1272,12 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(reclaim, test_gc_empty_span_kept_a_cycle);
     tcase_add_test(reclaim, test_gc_reclaim_frees_empty_span);
     tcase_add_test(reclaim, test_gc_release_empty_spans);
+    tcase_add_test(reclaim, test_gc_pop_unswept_batch);
+    tcase_add_test(reclaim, test_gc_sweep_batch_sweeps_each_span_once);
+    tcase_add_test(reclaim, test_gc_sweep_credit_pays_pages_owed);
+    tcase_add_test(reclaim, test_gc_sweep_credit_takes_own_span);
+    tcase_add_test(reclaim, test_gc_refill_lists_full_spans_in_batches);
+    tcase_add_test(reclaim, test_gc_sweep_finish_waits_for_batch);
     suite_add_tcase(s, reclaim);
 
     TCase *pacing = tcase_create("pacing");
