@@ -24,10 +24,12 @@
  *
  * Who scavenges:
  *   1. The background scavenger thread, while memory exceeds either goal. It
- *      works in steps of SCAV_BG_STEP_PAGES (64 KiB) and in batches of about
- *      a millisecond of its own CPU time, then sleeps 99 times as long, so
- *      that it uses 1% of one CPU (SCAV_CPU_PERCENT, Go's scavengePercent).
- *      With nothing to do it waits on its condition variable.
+ *      works in steps of SCAV_BG_STEP_PAGES (64 KiB) and in batches of at
+ *      most about a millisecond of its own CPU time; after every batch, short
+ *      or not, it sleeps 99 times as long, so that it uses 1% of one CPU
+ *      (SCAV_CPU_PERCENT, Go's scavengePercent) however often it is woken.
+ *      With nothing to do it waits on its condition variable; a wake while
+ *      it sleeps between batches only leaves it a note (scav_pending).
  *   2. The allocating thread, after mheap_alloc_span (scav_after_alloc):
  *      if memory now exceeds the limit, it returns the excess at once; if
  *      the heap grew and retained heap exceeds the GOGC goal, it returns up
@@ -97,6 +99,11 @@ static uint64_t last_heap_goal; /* written by scav_set_goal only (world lock) */
 static pthread_mutex_t scav_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t scav_cv;
 static bool scav_pending, scav_stopping, scav_running;
+/* The scavenger waits to be woken (not pacing itself between batches). */
+static bool scav_idle;
+/* CPU the background scavenger's batches used and the sleeps that paced
+ * them, since scav_start (scav_bg_pacing). */
+static volatile AO_t bg_cpu_ns, bg_sleep_ns;
 static pthread_t scav_thread;
 
 static uint64_t thread_cpu_ns(void) {
@@ -198,23 +205,23 @@ void scav_after_alloc(uint64_t growth_bytes) {
         gh_xadd(&released_sync, scav_release(todo));
 }
 
-/* One batch of the background scavenger: steps until the goals are met,
- * nothing is left, or about a millisecond of CPU was used. Returns the CPU
- * time used, or 0 when there is nothing more to do for now. */
-static uint64_t run_batch(void) {
-    uint64_t cpu0 = thread_cpu_ns(), used = 0;
+/* One batch of the background scavenger, begun at thread CPU time cpu0:
+ * steps until the goals are met, nothing is left, or about a millisecond of
+ * CPU was used. Returns the pages released. */
+static size_t run_batch(uint64_t cpu0) {
+    size_t pages = 0;
     for (;;) {
         uint64_t over = bytes_over_goal();
         if (over == 0)
-            return 0;
+            return pages;
         uint64_t want = over / GH_PAGE_SIZE + (over % GH_PAGE_SIZE != 0);
         size_t n = release_step((size_t)GH_MIN(want, (uint64_t)SCAV_BG_STEP_PAGES));
         if (n == 0)
-            return 0;
+            return pages;
         gh_xadd(&released_bg, (uintptr_t)n << GH_PAGE_SHIFT);
-        used = thread_cpu_ns() - cpu0;
-        if (used >= 1000000)
-            return used;
+        pages += n;
+        if (thread_cpu_ns() - cpu0 >= 1000000)
+            return pages;
     }
 }
 
@@ -222,19 +229,27 @@ static void *scav_main(void *arg) {
     (void)arg;
     pthread_mutex_lock(&scav_mu);
     for (;;) {
+        scav_idle = true;
         while (!scav_pending && !scav_stopping)
             pthread_cond_wait(&scav_cv, &scav_mu);
+        scav_idle = false;
         if (scav_stopping)
             break;
         scav_pending = false;
         pthread_mutex_unlock(&scav_mu);
-        uint64_t used = run_batch();
+        uint64_t cpu0 = thread_cpu_ns();
+        size_t released = run_batch(cpu0);
+        uint64_t used = thread_cpu_ns() - cpu0;
         pthread_mutex_lock(&scav_mu);
-        if (used == 0)
-            continue; /* goals met or nothing free: wait to be woken */
-        /* Sleep (100/SCAV_CPU_PERCENT - 1) times the batch; wake-ups do not
-         * shorten it, only shutdown does. */
+        if (released == 0)
+            continue; /* nothing over a goal, or nothing free: wait to be woken */
+        /* Sleep (100/SCAV_CPU_PERCENT - 1) times the batch, however short
+         * it was; wake-ups do not shorten it, only shutdown does. (The
+         * sleep is counted before the CPU, the order scav_bg_pacing reads
+         * them in reverse.) */
         uint64_t sleep_ns = used * (100 / SCAV_CPU_PERCENT - 1);
+        gh_xadd(&bg_sleep_ns, sleep_ns);
+        gh_xadd(&bg_cpu_ns, used);
         struct timespec dl;
         clock_gettime(CLOCK_MONOTONIC, &dl);
         uint64_t t = (uint64_t)dl.tv_nsec + sleep_ns;
@@ -255,6 +270,8 @@ void scav_start(void) {
     gh_store(&limiting, 0);
     gh_store(&released_bg, 0);
     gh_store(&released_sync, 0);
+    gh_store(&bg_cpu_ns, 0);
+    gh_store(&bg_sleep_ns, 0);
     last_heap_goal = 0;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -288,7 +305,10 @@ void scav_wake(void) {
         return;
     pthread_mutex_lock(&scav_mu);
     scav_pending = true;
-    pthread_cond_signal(&scav_cv);
+    /* A scavenger pacing itself runs again when its sleep ends; waking it
+     * would only send it back to sleep. */
+    if (scav_idle)
+        pthread_cond_signal(&scav_cv);
     pthread_mutex_unlock(&scav_mu);
 }
 
@@ -328,4 +348,8 @@ bool scav_fits_under_limit(uint64_t bytes) {
 }
 
 uint64_t scav_released_bg(void) { return gh_load(&released_bg); }
+void scav_bg_pacing(uint64_t *cpu_ns, uint64_t *sleep_ns) {
+    *cpu_ns = gh_load_acquire(&bg_cpu_ns);
+    *sleep_ns = gh_load_acquire(&bg_sleep_ns);
+}
 uint64_t scav_released_sync(void) { return gh_load(&released_sync); }

@@ -71,5 +71,8 @@ uint64_t scav_heap_free(void);
  * scavenging since gc_init (for tests and gctrace). */
 uint64_t scav_released_bg(void);
 uint64_t scav_released_sync(void);
+/* CPU time the background scavenger's batches used, and the sleeps it
+ * paced them with (SCAV_CPU_PERCENT), since gc_init (tests). */
+void scav_bg_pacing(uint64_t *cpu_ns, uint64_t *sleep_ns);
 
 #endif /* GH_SCAVENGE_H */

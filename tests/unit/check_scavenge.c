@@ -164,6 +164,36 @@ START_TEST(test_counts_consistent) {
 }
 END_TEST
 
+/* The background scavenger paces itself after every batch, short ones
+ * included: the sleeps it takes add up to 99 times the CPU its batches
+ * used (SCAV_CPU_PERCENT = 1), however often it is woken. Only the
+ * scavenger's own bookkeeping is compared, never the clock. */
+START_TEST(test_bg_paces_every_batch) {
+    gc_init();
+    gc_add_roots(roots, sizeof roots);
+    for (int i = 0; i < 16; i++)
+        GC_STORE(roots[i], gc_alloc(MIB / 2, NULL));
+    for (int i = 0; i < 16; i++)
+        GC_STORE(roots[i], NULL);
+    gc_collect(); /* 8 MiB of free, unscavenged pages */
+    gc_set_memory_limit(MIB); /* far below: the scavenger works in batches */
+    for (int i = 0; i < 200; i++)
+        scav_wake(); /* wakes that must not add unpaced batches */
+    uint64_t cpu = 0, slept = 0;
+    for (int tries = 0; tries < 300 && scav_released_bg() < 7 * MIB; tries++)
+        sleep_ms(10);
+    ck_assert_uint_ge(scav_released_bg(), 7 * MIB);
+    sleep_ms(20);
+    scav_bg_pacing(&cpu, &slept);
+    ck_assert_uint_gt(cpu, 0);
+    ck_assert_msg(slept >= cpu * (100 / SCAV_CPU_PERCENT - 1),
+                  "batches used %llu ns of CPU but slept only %llu ns",
+                  (unsigned long long)cpu, (unsigned long long)slept);
+    gc_remove_roots(roots);
+    gc_shutdown();
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("scavenge");
     TCase *tc = tcase_create("scavenge");
@@ -171,6 +201,7 @@ int main(void) {
     tcase_add_test(tc, test_rss_drops);
     tcase_add_test(tc, test_reused_pages_are_zero);
     tcase_add_test(tc, test_counts_consistent);
+    tcase_add_test(tc, test_bg_paces_every_batch);
     suite_add_tcase(s, tc);
     return harness_run(s);
 }
