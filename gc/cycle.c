@@ -447,7 +447,6 @@ static void run_cycle(bool forced) {
     update_limiter(cpu);
     world_lock_release();
 
-    sweep_bg_wake();
     if (gh_debug.gctrace) {
         trace_line tl = {
             .n = n, .start_ns = start, .forced = forced,
@@ -473,15 +472,19 @@ static uint32_t cycles_marking; /* cycles that got past sweep termination */
 /* Called under cycle_lock whenever cycles_requested or cycles_marking
  * changes. */
 static void note_pending(void) { gh_store(&cycle_pending, cycles_requested > cycles_marking); }
-static bool forced_request, collector_stop;
+static bool forced_request;
+static volatile AO_t collector_stop; /* written under cycle_lock */
+
+/* Background sweeping gives way to a cycle asked for, or to shutdown. */
+static bool collector_wanted(void) { return gh_load(&cycle_pending) || gh_load(&collector_stop); }
 
 static void *collector_main(void *arg) {
     (void)arg;
     pthread_mutex_lock(&cycle_lock);
     for (;;) {
-        while (cycles_requested <= cycles_started && !collector_stop)
+        while (cycles_requested <= cycles_started && !gh_load(&collector_stop))
             pthread_cond_wait(&cycle_request_cv, &cycle_lock);
-        if (collector_stop)
+        if (gh_load(&collector_stop))
             break;
         cycles_started++;
         bool forced = forced_request;
@@ -494,6 +497,12 @@ static void *collector_main(void *arg) {
         note_pending();
         gh_store(&cycles_completed, cycles_done);
         pthread_cond_broadcast(&cycle_done_cv);
+        /* Sweep in the background until the next cycle is wanted: this
+         * thread is awake already, where waking a sweeper thread every
+         * cycle cost a context switch on a busy CPU (decisions.md). */
+        pthread_mutex_unlock(&cycle_lock);
+        sweep_background(collector_wanted);
+        pthread_mutex_lock(&cycle_lock);
     }
     pthread_mutex_unlock(&cycle_lock);
     return NULL;
@@ -670,7 +679,8 @@ void cycle_init(void) {
     scav_set_goal(pacer_state.heap_goal, pacer_state.memlimit, false);
     cycles_started = cycles_requested = cycles_done = 0;
     gh_store(&cycle_pending, 0);
-    forced_request = collector_stop = workers_stop = false;
+    forced_request = workers_stop = false;
+    gh_store(&collector_stop, 0);
     gh_store(&mark_active, 0);
     gh_store(&markers_busy, 0);
     if (pthread_create(&collector, NULL, collector_main, NULL) != 0)
@@ -685,7 +695,7 @@ void cycle_init(void) {
 
 void cycle_shutdown(void) {
     pthread_mutex_lock(&cycle_lock);
-    collector_stop = true;
+    gh_store(&collector_stop, 1);
     pthread_cond_signal(&cycle_request_cv);
     pthread_mutex_unlock(&cycle_lock);
     pthread_join(collector, NULL);

@@ -73,9 +73,13 @@ void sweep_finish(void);
 void sweep_release_empty(void);
 /* Resets the proportional-sweep pacing at the start of a sweep phase. */
 void sweep_start_cycle(uint64_t heap_live, uint64_t sweep_by);
+/* Background sweeping, done by the collector thread between cycles (Go's
+ * bgsweep): sweeps a batch at a time until nothing is left to sweep or
+ * interrupted() says a cycle is wanted. sweep_bg_stop turns it off (and
+ * waits for the batch in progress), sweep_bg_start back on. */
+void sweep_background(bool (*interrupted)(void));
 void sweep_bg_start(void);
 void sweep_bg_stop(void);
-void sweep_bg_wake(void);
 /* Test-only: called by sweep_batch with the spans it swept and kept, after
  * sweeping them and before listing them. */
 extern void (*sweep_batch_test_hook)(mspan *const *spans, unsigned n);

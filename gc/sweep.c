@@ -9,8 +9,9 @@
  * span with no marked object does too, with one cycle's delay (below).
  *
  * Who sweeps, all concurrently with the mutators:
- *   - the background sweeper thread, a batch at a time, yielding between
- *     batches (Go's bgsweep; see Batches below);
+ *   - the collector thread between cycles, a batch at a time, yielding
+ *     between batches (Go's bgsweep goroutine; see Batches below), until
+ *     the next cycle is asked for;
  *   - a thread refilling its mcache: mcentral sweeps the spans it pops
  *     (lazy sweeping), and first pays "sweep credit" in proportion to the
  *     bytes it is about to allocate (proportional sweep), so that sweeping
@@ -50,13 +51,12 @@
  * claimant sweeps it. sweep_span asserts it holds the claim (sweepgen ==
  * h-1) and ends by publishing sweepgen = h.
  *
- * Who may see h change. Mutators sweep only between safepoints, so the
- * world never stops under them and the h they read holds until they are
- * done. The background sweeper is not a mutator: the world does not stop
- * it, and mark termination may advance h between its reading h and its
- * claim; sweep_claim therefore retries with the current h.
+ * Nobody sweeps across a change of h. Mutators sweep only between
+ * safepoints, so the world never stops under them; background sweeping
+ * runs on the collector thread between cycles, and that thread is the one
+ * that advances h. The h a sweeper reads holds until it is done.
  *
- * Batches. The background sweeper and proportional sweep (sweep_batch)
+ * Batches. Background and proportional sweeping (sweep_batch)
  * take up to SWEEP_BATCH_SPANS unswept spans of one class off its lists
  * under one acquisition of the class lock, claim and sweep them one by one
  * with the lock released, and list the survivors under one more. A span at
@@ -66,7 +66,7 @@
  * stays per span and lazy, so the reclaimer may still take a popped span
  * (its claim then fails here, and it lists the span itself). Proportional
  * sweep asks for the pages it owes and gets no more than one span past them;
- * the background sweeper yields once per batch: the yield is a system call
+ * background sweeping yields once per batch: the yield is a system call
  * here, not Go's goroutine switch. (decisions.md, "Sweeping in batches".)
  *
  * Termination: `sweepers_active` counts sweeps in progress, from before a
@@ -116,21 +116,10 @@ static uint64_t current_sweepgen(void) { return gh_load_acquire(&mheap_.sweepgen
 void sweep_begin(void) { gh_xadd(&sweepers_active, 1); }
 void sweep_end(void) { gh_xadd(&sweepers_active, (uintptr_t)-1); }
 
-bool sweep_claim(mspan *s, uintptr_t *sg) {
+bool sweep_claim(mspan *s, uintptr_t sg) {
     gh_xadd(&sweepers_active, 1);
-    if (gh_cas(&s->sweepgen, *sg - 2, *sg - 1))
+    if (gh_cas(&s->sweepgen, sg - 2, sg - 1))
         return true;
-    /* *sg may be stale: the background sweeper is not stopped with the
-     * world (see the essay), so mark termination may have advanced
-     * sweepgen since the caller read it, and s come from what has just
-     * become an unswept set. Failing then would drop s, already off its
-     * set, though nobody holds it: retry once with the current value. */
-    uintptr_t now = current_sweepgen();
-    if (now != *sg) {
-        *sg = now;
-        if (gh_cas(&s->sweepgen, now - 2, now - 1))
-            return true;
-    }
     gh_xadd(&sweepers_active, (uintptr_t)-1);
     return false;
 }
@@ -238,7 +227,7 @@ void (*sweep_batch_test_hook)(mspan *const *spans, unsigned n);
  * take non-NULL and *take NULL, the first span found with a free slot
  * after its sweep is not listed but stored in *take, for the caller's
  * mcache. The caller brackets the call with sweep_begin/end. */
-static unsigned sweep_class_batch(mcentral *c, uintptr_t npages, uintptr_t *sg,
+static unsigned sweep_class_batch(mcentral *c, uintptr_t npages, uintptr_t sg,
                                   uintptr_t *swept, mspan **take) {
     mspan *popped[SWEEP_BATCH_SPANS], *keep[SWEEP_BATCH_SPANS];
     unsigned n = mcentral_pop_unswept_batch(c, popped, SWEEP_BATCH_SPANS, npages);
@@ -286,7 +275,7 @@ uintptr_t sweep_batch(uintptr_t npages) {
                 scav_wake();
             break;
         }
-        if (sweep_class_batch(&mcentrals[i], npages, &sg, &swept, NULL) == 0)
+        if (sweep_class_batch(&mcentrals[i], npages, sg, &swept, NULL) == 0)
             gh_cas(&sweep_class_cursor, i, i + 1);
         else if (swept != 0)
             break;
@@ -357,7 +346,7 @@ mspan *sweep_deduct_credit(uintptr_t bytes, mcentral *own) {
              * straight to the caller's mcache, unlisted. */
             sweep_begin();
             uintptr_t sg = current_sweepgen(), swept = 0;
-            unsigned n = sweep_class_batch(own, npages, &sg, &swept, &take);
+            unsigned n = sweep_class_batch(own, npages, sg, &swept, &take);
             sweep_end();
             if (n == 0)
                 own = NULL; /* none left unswept: pay with other classes */
@@ -385,7 +374,7 @@ void sweep_reclaim(uintptr_t npages) {
             unsigned bit = (unsigned)__builtin_ctzll(dead);
             dead &= dead - 1;
             mspan *s = (mspan *)gh_load(&ha->spans[wi * 64 + bit]);
-            if (s == NULL || !sweep_claim(s, &sg))
+            if (s == NULL || !sweep_claim(s, sg))
                 continue;
             mcentral_remove(s);
             uintptr_t n = s->npages;
@@ -395,56 +384,32 @@ void sweep_reclaim(uintptr_t npages) {
     }
 }
 
-/* --- the background sweeper --- */
+/* --- background sweeping --- */
 
-static pthread_t bg_thread;
-static bool bg_running;
+/* Whether the collector thread may sweep between cycles (tests turn it
+ * off); bg_lock is held for each batch it sweeps, so sweep_bg_stop can wait
+ * for the batch in progress. */
+static volatile AO_t bg_enabled;
 static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t bg_cv = PTHREAD_COND_INITIALIZER;
-static bool bg_work, bg_stop;
 
-static void *bg_sweeper(void *arg) {
-    (void)arg;
-    pthread_mutex_lock(&bg_lock);
-    for (;;) {
-        while (!bg_work && !bg_stop)
-            pthread_cond_wait(&bg_cv, &bg_lock);
-        if (bg_stop)
-            break;
-        bg_work = false;
-        pthread_mutex_unlock(&bg_lock);
-        /* A batch at a time, yielding between batches so mutators keep the
-         * CPU they need (a yield is a system call here, not Go's cheap
-         * goroutine switch: one per span cost more than many spans). */
-        while (sweep_batch(UINTPTR_MAX) != 0)
-            sched_yield();
+void sweep_background(bool (*interrupted)(void)) {
+    while (gh_load(&bg_enabled) && !interrupted()) {
         pthread_mutex_lock(&bg_lock);
+        uintptr_t pages = gh_load(&bg_enabled) ? sweep_batch(UINTPTR_MAX) : 0;
+        pthread_mutex_unlock(&bg_lock);
+        if (pages == 0)
+            return;
+        /* Yield between batches so that mutators keep the CPU they need (a
+         * yield is a system call here, not Go's cheap goroutine switch: one
+         * per span cost more than many spans). */
+        sched_yield();
     }
-    pthread_mutex_unlock(&bg_lock);
-    return NULL;
 }
 
-void sweep_bg_start(void) {
-    bg_stop = bg_work = false;
-    if (pthread_create(&bg_thread, NULL, bg_sweeper, NULL) != 0)
-        gh_throw("cannot start the background sweeper thread");
-    bg_running = true;
-}
-
-void sweep_bg_wake(void) {
-    pthread_mutex_lock(&bg_lock);
-    bg_work = true;
-    pthread_cond_signal(&bg_cv);
-    pthread_mutex_unlock(&bg_lock);
-}
+void sweep_bg_start(void) { gh_store(&bg_enabled, 1); }
 
 void sweep_bg_stop(void) {
-    if (!bg_running)
-        return;
-    pthread_mutex_lock(&bg_lock);
-    bg_stop = true;
-    pthread_cond_signal(&bg_cv);
+    gh_store(&bg_enabled, 0);
+    pthread_mutex_lock(&bg_lock); /* the batch in progress, if any, is done */
     pthread_mutex_unlock(&bg_lock);
-    pthread_join(bg_thread, NULL);
-    bg_running = false;
 }

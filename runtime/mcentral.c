@@ -14,7 +14,7 @@
  * and lists it, and cacheSpan then pops a span again. Keeping one of the
  * credit's own spans saves the listing and the pop, two acquisitions of
  * this class's lock per refill, the lock every thread allocating from the
- * class and the background sweeper contend for (decisions.md, "Sweeping in
+ * class and background sweeping contend for (decisions.md, "Sweeping in
  * batches").
  *
  * Concurrency: the lists are guarded by mcentral.lock; a span is popped under
@@ -169,7 +169,7 @@ mspan *mcentral_cache_span(mcentral *c) {
     }
     sweep_begin();
     while ((s = list_pop(&c->partial[unswept_index(sg)])) != NULL) {
-        if (sweep_claim(s, &sg)) {
+        if (sweep_claim(s, sg)) {
             gh_unlock(&c->lock);
             sweep_span(s, true);
             sweep_end();
@@ -181,7 +181,7 @@ mspan *mcentral_cache_span(mcentral *c) {
         s = list_pop(&c->full[unswept_index(sg)]);
         if (s == NULL)
             break;
-        if (!sweep_claim(s, &sg))
+        if (!sweep_claim(s, sg))
             continue;
         gh_unlock(&c->lock);
         sweep_span(s, true);

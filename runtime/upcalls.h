@@ -35,11 +35,10 @@ void sweep_reclaim(uintptr_t npages);
 void sweep_begin(void);
 void sweep_end(void);
 
-/* Claims s for sweeping: CAS of its sweepgen from h-2 to h-1, h the
- * sweepgen the caller read into *sg; if that has since advanced, with the
- * current one, stored back into *sg. On success the caller must call
+/* Claims s for sweeping: CAS of its sweepgen from h-2 to h-1, h = sg the
+ * sweepgen the caller read. On success the caller must call
  * sweep_span(s, ...) next (gc/sweep.c). */
-bool sweep_claim(mspan *s, uintptr_t *sg);
+bool sweep_claim(mspan *s, uintptr_t sg);
 /* Claims a span the caller owns (an mcache's stale span) without CAS. */
 void sweep_claim_owned(mspan *s, uintptr_t sg);
 

@@ -263,7 +263,7 @@ END_TEST
 static void *weak_objs[WEAK_N];
 static gc_weak *weak_handles[WEAK_N];
 
-/* Cycles every few allocations (gcstress) keep the background sweeper busy
+/* Cycles every few allocations (gcstress) keep background sweeping busy
  * while the handles are read: a span caught between trading its mark bits
  * and publishing its sweep must not make a live object look dead. */
 static void weak_race_child(void *arg) {

@@ -714,7 +714,7 @@ static void unmarked_cycle(void) {
 }
 
 /* Sweep batching (sweep_batch, mcentral_*_batch). These count spans and
- * pages, so the background sweeper, which would sweep some of them
+ * pages, so background sweeping, which would sweep some of them
  * concurrently, is stopped first (gc_shutdown does not mind). */
 
 #define BATCH_SPANS 24 /* spans of node's class the batch tests use */
@@ -751,6 +751,26 @@ static uintptr_t unswept_pages(void) {
     }
     return pages;
 }
+
+/* Background sweeping runs on the collector thread after a cycle: with the
+ * only mutator parked, every unswept span still gets swept. */
+START_TEST(test_gc_collector_sweeps_between_cycles) {
+    gc_collect();
+    for (int i = 0; i < 100000; i++)
+        new_node((uint64_t)i); /* 3 MiB of garbage over some 400 spans */
+    uint32_t before = stats().num_gc;
+    gc_set_percent(1);
+    cycle_maybe_start(); /* asks for a cycle, does not wait for it */
+    for (int tries = 0; tries < 500 && (stats().num_gc == before || unswept_pages() != 0); tries++) {
+        gc_enter_blocking(); /* parked while it waits: it sweeps nothing */
+        usleep(10 * 1000);
+        gc_leave_blocking();
+    }
+    ck_assert_uint_gt(stats().num_gc, before);
+    ck_assert_uint_eq(unswept_pages(), 0);
+    gc_set_percent(100);
+}
+END_TEST
 
 static mspan *batch_spans[BATCH_SPANS];
 static unsigned batch_seen[BATCH_SPANS]; /* times each was handed to the hook */
@@ -792,7 +812,7 @@ START_TEST(test_gc_pop_unswept_batch) {
     uintptr_t sg = gh_load(&mheap_.sweepgen);
     for (unsigned k = 0; k < n; k++) {
         ck_assert_ptr_null(got[k]->list);
-        ck_assert(sweep_claim(got[k], &sg));
+        ck_assert(sweep_claim(got[k], sg));
         sweep_span(got[k], false);
     }
     sweep_end();
@@ -1200,31 +1220,6 @@ START_TEST(test_gc_helper_cpu_counted) {
 }
 END_TEST
 
-/* A sweeper that read sweepgen before mark termination advanced it (the
- * background sweeper is not stopped with the world) pops a span that has
- * just become unswept; its claim with the stale sweepgen must still take
- * the span rather than drop it, and a span another sweeper holds must not
- * be taken. White-box, on a stand-in span record (only sweepgen is read). */
-START_TEST(test_gc_stale_sweeper_claims) {
-    uintptr_t now = gh_load(&mheap_.sweepgen);
-    mspan fake;
-    memset(&fake, 0, sizeof fake);
-    gh_store(&fake.sweepgen, now - 2); /* unswept this cycle */
-    uintptr_t sg = now - 2;            /* read before the last flip */
-    ck_assert(sweep_claim(&fake, &sg));
-    ck_assert_uint_eq(sg, now);
-    ck_assert_uint_eq(gh_load(&fake.sweepgen), now - 1);
-    sweep_end(); /* the claim counted an active sweep; nothing was swept */
-    /* Held by another sweeper (now - 1): not taken, with a fresh or a
-     * stale sweepgen. */
-    sg = now;
-    ck_assert(!sweep_claim(&fake, &sg));
-    sg = now - 2;
-    ck_assert(!sweep_claim(&fake, &sg));
-    ck_assert_uint_eq(gh_load(&fake.sweepgen), now - 1);
-}
-END_TEST
-
 /* gc_shutdown while a cycle asked for at the trigger is about to stop the
  * world: the shutdown must park before it joins the finalizer thread (which
  * the stop may hold) or the two wait for each other. The world lock keeps
@@ -1266,7 +1261,6 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(reclaim, test_gc_unreachable_reclaimed);
     tcase_add_test(reclaim, test_gc_cycles_reclaimed);
     tcase_add_test(reclaim, test_gc_noscan_keeps_nothing);
-    tcase_add_test(reclaim, test_gc_stale_sweeper_claims);
     tcase_add_test(reclaim, test_gc_page_marks_cover_reachable_spans);
     tcase_add_test(reclaim, test_gc_heap_alloc_exact);
     tcase_add_test(reclaim, test_gc_empty_span_kept_a_cycle);
@@ -1278,6 +1272,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(reclaim, test_gc_sweep_credit_takes_own_span);
     tcase_add_test(reclaim, test_gc_refill_lists_full_spans_in_batches);
     tcase_add_test(reclaim, test_gc_sweep_finish_waits_for_batch);
+    tcase_add_test(reclaim, test_gc_collector_sweeps_between_cycles);
     suite_add_tcase(s, reclaim);
 
     TCase *pacing = tcase_create("pacing");
