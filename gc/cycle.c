@@ -25,7 +25,9 @@
  *      caches are flushed, the mark-bit generation advances, sweepgen += 2
  *      (every span becomes unswept), heap_live becomes the marked bytes and
  *      the pacer sets the next goal and trigger.
- *   4. Concurrent sweep (gc/sweep.c) until the next cycle.
+ *   4. Concurrent sweep (gc/sweep.c) until the next cycle: lazily by the
+ *      allocating threads and in the background by this same collector
+ *      thread, which sweeps a batch at a time until a cycle is asked for.
  *
  * Neither pause does work proportional to the heap: pause 1 sweeps only
  * what the concurrent finish left, pause 2 flushes per-thread state. With
