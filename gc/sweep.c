@@ -11,7 +11,9 @@
  * Who sweeps, all concurrently with the mutators:
  *   - the collector thread between cycles, a batch at a time, yielding
  *     between batches (Go's bgsweep goroutine; see Batches below), until
- *     the next cycle is asked for;
+ *     the next cycle is asked for; it also clears the slots it frees in a
+ *     span it keeps listed, which the refill caching the span would
+ *     otherwise clear on an allocating thread (decisions.md);
  *   - a thread refilling its mcache: mcentral sweeps the spans it pops
  *     (lazy sweeping), and first pays "sweep credit" in proportion to the
  *     bytes it is about to allocate (proportional sweep), so that sweeping
@@ -92,6 +94,8 @@
 #include "upcalls.h"
 
 static volatile AO_t sweepers_active;
+/* Set on the collector thread while it sweeps in the background. */
+static __thread bool sweeping_in_background;
 static volatile AO_t sweep_drained;
 static volatile AO_t sweep_class_cursor; /* next span class to take spans from */
 static volatile AO_t reclaim_cursor;     /* next page-bitmap word for the reclaimer */
@@ -207,6 +211,11 @@ static bool sweep_span_mode(mspan *s, sweep_mode mode) {
      * since its last sweep, which already found it empty. */
     bool free_it = mode != SWEEP_PRESERVE && nalloc == 0 &&
                    (large || mode == SWEEP_RECLAIM || nfreed == 0);
+    /* Background sweeping clears the freed slots now, off the allocating
+     * threads' path: the refill that caches s then has nothing to clear.
+     * The span is still the sweeper's (claimed, unlisted). */
+    if (sweeping_in_background && s->needzero && !free_it && !large)
+        span_clear_free_slots(s);
     gh_store_release(&s->sweepgen, sg);
     if (free_it)
         mheap_free_span(s);
@@ -395,7 +404,9 @@ static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
 void sweep_background(bool (*interrupted)(void)) {
     while (gh_load(&bg_enabled) && !interrupted()) {
         pthread_mutex_lock(&bg_lock);
+        sweeping_in_background = true;
         uintptr_t pages = gh_load(&bg_enabled) ? sweep_batch(UINTPTR_MAX) : 0;
+        sweeping_in_background = false;
         pthread_mutex_unlock(&bg_lock);
         if (pages == 0)
             return;

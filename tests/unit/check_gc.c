@@ -753,11 +753,20 @@ static uintptr_t unswept_pages(void) {
 }
 
 /* Background sweeping runs on the collector thread after a cycle: with the
- * only mutator parked, every unswept span still gets swept. */
+ * only mutator parked, every unswept span still gets swept, and the slots
+ * it frees are cleared there (needzero off), so that the refill that
+ * caches the span has nothing to clear. */
 START_TEST(test_gc_collector_sweeps_between_cycles) {
+    enum { N = 100000, EVERY = 997 };
+    static uintptr_t dead[N / EVERY + 1]; /* not roots: garbage to check */
+    unsigned ndead = 0;
     gc_collect();
-    for (int i = 0; i < 100000; i++)
-        new_node((uint64_t)i); /* 3 MiB of garbage over some 400 spans */
+    for (int i = 0; i < N; i++) {
+        node *n = new_node((uint64_t)i); /* 3 MiB of garbage over some 400 spans */
+        if (i % EVERY == 0)
+            dead[ndead++] = (uintptr_t)n;
+    }
+    mcache_release_all(&thr_current("test")->cache); /* nothing stays cached */
     uint32_t before = stats().num_gc;
     gc_set_percent(1);
     cycle_maybe_start(); /* asks for a cycle, does not wait for it */
@@ -768,6 +777,14 @@ START_TEST(test_gc_collector_sweeps_between_cycles) {
     }
     ck_assert_uint_gt(stats().num_gc, before);
     ck_assert_uint_eq(unswept_pages(), 0);
+    for (unsigned k = 0; k < ndead; k++) {
+        mspan *sp = span_of(dead[k]);
+        ck_assert_ptr_nonnull(sp); /* allocated from this cycle: kept listed */
+        ck_assert_msg(!sp->needzero, "span of dead node %u still needs clearing", k);
+        const uint64_t *w = (const uint64_t *)dead[k];
+        for (size_t j = 0; j < sizeof(node) / 8; j++)
+            ck_assert_uint_eq(w[j], 0);
+    }
     gc_set_percent(100);
 }
 END_TEST
