@@ -117,9 +117,8 @@ typedef struct trace_line {
 /* Prints a cycle in the format of Go's gctrace (docs/gctrace.md). */
 static void print_trace(const trace_line *tl) {
     double since = (double)(tl->start_ns - init_ns) / 1e9;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     uint64_t wall = now_ns(CLOCK_MONOTONIC) - init_ns;
-    int pct = wall ? (int)(100.0 * (double)gc_cpu_ns / ((double)wall * (double)ncpu)) : 0;
+    int pct = wall ? (int)(100.0 * (double)gc_cpu_ns / ((double)wall * limiter_ncpu)) : 0;
     uint64_t goal = tl->heap_goal == UINT64_MAX ? 0 : tl->heap_goal;
     fprintf(stderr,
             "gc %u @%.3fs %d%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/%.3f+%.3f ms cpu, "
@@ -650,8 +649,7 @@ void gc_read_stats(gc_stats *out) {
     out->num_gc = num_gc;
     out->num_forced_gc = num_forced_gc;
     uint64_t wall = now_ns(CLOCK_MONOTONIC) - init_ns;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    out->gc_cpu_fraction = wall ? (double)gc_cpu_ns / ((double)wall * (double)ncpu) : 0;
+    out->gc_cpu_fraction = wall ? (double)gc_cpu_ns / ((double)wall * limiter_ncpu) : 0;
     world_lock_release();
 }
 
