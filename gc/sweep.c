@@ -73,7 +73,8 @@
  *
  * Termination: `sweepers_active` counts sweeps in progress, from before a
  * sweeper pops spans off a list until it has swept and listed them
- * (sweep_begin/end bracket the batch; each claim counts too); sweeping is
+ * (sweep_begin/end bracket a batch; a span claimed alone, by sweep_claim,
+ * counts from the claim to the end of its sweep); sweeping is
  * done when no unswept span is listed (`sweep_drained`) and none is active.
  * sweep_finish waits for both, which is how gc_collect returns with sweeping
  * finished and how a cycle knows the previous sweep is complete.
@@ -120,9 +121,12 @@ static uint64_t current_sweepgen(void) { return gh_load_acquire(&mheap_.sweepgen
 void sweep_begin(void) { gh_xadd(&sweepers_active, 1); }
 void sweep_end(void) { gh_xadd(&sweepers_active, (uintptr_t)-1); }
 
+/* The claim itself: CAS of s's sweepgen from h-2 to h-1, h = sg. */
+static bool claim_span(mspan *s, uintptr_t sg) { return gh_cas(&s->sweepgen, sg - 2, sg - 1); }
+
 bool sweep_claim(mspan *s, uintptr_t sg) {
     gh_xadd(&sweepers_active, 1);
-    if (gh_cas(&s->sweepgen, sg - 2, sg - 1))
+    if (claim_span(s, sg))
         return true;
     gh_xadd(&sweepers_active, (uintptr_t)-1);
     return false;
@@ -168,7 +172,29 @@ typedef enum {
     SWEEP_BATCH,    /* as SWEEP_LIST, but the caller lists it (sweep_batch) */
 } sweep_mode;
 
-static bool sweep_span_mode(mspan *s, sweep_mode mode) {
+/* What sweeps free, added up over a batch of spans and published once:
+ * these counters are shared by every allocating thread and sweeper, and
+ * their atomic additions, six per span with the active count, were most of
+ * the time a small span's sweep took. */
+typedef struct sweep_tally {
+    uintptr_t frees, freed_bytes, freed_scan_bytes, pages;
+} sweep_tally;
+
+static void tally_publish(const sweep_tally *t) {
+    if (t->pages == 0)
+        return;
+    stat_add(&gstats.frees, (intptr_t)t->frees);
+    stat_add(&gstats.heap_alloc, -(intptr_t)t->freed_bytes);
+    if (t->freed_scan_bytes != 0)
+        stat_add(&gstats.heap_scan, -(intptr_t)t->freed_scan_bytes);
+    gh_xadd(&pages_swept, t->pages);
+}
+
+/* Sweeps s, claimed. With batch NULL, s was claimed by sweep_claim: its
+ * counts are published and its active count dropped here. Otherwise s is
+ * part of a batch (sweep_class_batch), whose bracket counts it active, and
+ * its counts are added to *batch for the batch to publish. */
+static bool sweep_span_mode(mspan *s, sweep_mode mode, sweep_tally *batch) {
     uintptr_t sg = current_sweepgen();
     GH_ASSERT(gh_load(&s->sweepgen) == sg - 1);
     GH_ASSERT(gh_load(&s->state) == SPAN_IN_USE);
@@ -200,12 +226,13 @@ static bool sweep_span_mode(mspan *s, sweep_mode mode) {
     if (nfreed != 0)
         s->needzero = true;
 
+    sweep_tally one = {0}, *t = batch != NULL ? batch : &one;
     uintptr_t freed_bytes = nfreed * s->elemsize;
-    stat_add(&gstats.frees, (intptr_t)nfreed);
-    stat_add(&gstats.heap_alloc, -(intptr_t)freed_bytes);
+    t->frees += nfreed;
+    t->freed_bytes += freed_bytes;
     if (!noscan)
-        stat_add(&gstats.heap_scan, -(intptr_t)freed_bytes);
-    gh_xadd(&pages_swept, s->npages);
+        t->freed_scan_bytes += freed_bytes;
+    t->pages += s->npages;
 
     /* nfreed == 0 with nalloc == 0: nothing was allocated in the span
      * since its last sweep, which already found it empty. */
@@ -221,12 +248,15 @@ static bool sweep_span_mode(mspan *s, sweep_mode mode) {
         mheap_free_span(s);
     else if (mode == SWEEP_LIST || mode == SWEEP_RECLAIM)
         mcentral_push_swept(s, large || nalloc == s->nelems);
-    gh_xadd(&sweepers_active, (uintptr_t)-1);
+    if (batch == NULL) {
+        tally_publish(&one);
+        gh_xadd(&sweepers_active, (uintptr_t)-1);
+    }
     return free_it;
 }
 
 bool sweep_span(mspan *s, bool preserve) {
-    return sweep_span_mode(s, preserve ? SWEEP_PRESERVE : SWEEP_LIST);
+    return sweep_span_mode(s, preserve ? SWEEP_PRESERVE : SWEEP_LIST, NULL);
 }
 
 void (*sweep_batch_test_hook)(mspan *const *spans, unsigned n);
@@ -241,29 +271,32 @@ static unsigned sweep_class_batch(mcentral *c, uintptr_t npages, uintptr_t sg,
     mspan *popped[SWEEP_BATCH_SPANS], *keep[SWEEP_BATCH_SPANS];
     unsigned n = mcentral_pop_unswept_batch(c, popped, SWEEP_BATCH_SPANS, npages);
     unsigned nkeep = 0;
+    sweep_tally tally = {0};
     for (unsigned k = 0; k < n; k++) {
         mspan *s = popped[k];
         /* A claim fails if the reclaimer claimed s after the pop: it sweeps
-         * s and lists it itself. */
-        if (!sweep_claim(s, sg))
+         * s and lists it itself. (Not counted active: the caller's bracket
+         * covers the whole batch.) */
+        if (!claim_span(s, sg))
             continue;
         *swept += s->npages;
         if (take != NULL && *take == NULL) {
             /* Preserved (never freed, even if empty) as cacheSpan's own
              * sweeps are: the caller wants a span of this class. */
-            sweep_span_mode(s, SWEEP_PRESERVE);
+            sweep_span_mode(s, SWEEP_PRESERVE, &tally);
             if (s->alloc_count < s->nelems) {
                 *take = s;
                 continue;
             }
             keep[nkeep++] = s;
-        } else if (!sweep_span_mode(s, SWEEP_BATCH)) {
+        } else if (!sweep_span_mode(s, SWEEP_BATCH, &tally)) {
             keep[nkeep++] = s;
         }
     }
     if (sweep_batch_test_hook != NULL)
         sweep_batch_test_hook(keep, nkeep);
     mcentral_push_swept_batch(c, keep, nkeep);
+    tally_publish(&tally);
     return n;
 }
 
@@ -271,8 +304,8 @@ uintptr_t sweep_batch(uintptr_t npages) {
     /* Counted active from before the pop until the spans are listed: spans
      * popped but not yet claimed, or swept but not yet listed, are on no
      * list, and must not let sweep_finish conclude that sweeping is over.
-     * (Each claim counts too, and sweep_span_mode drops its own count when
-     * it is done with the span; this bracket covers the rest.) */
+     * The bracket alone covers the batch's spans: their claims are not
+     * counted one by one (sweep_class_batch). */
     sweep_begin();
     uintptr_t sg = current_sweepgen(), swept = 0;
     for (;;) {
@@ -387,7 +420,7 @@ void sweep_reclaim(uintptr_t npages) {
                 continue;
             mcentral_remove(s);
             uintptr_t n = s->npages;
-            if (sweep_span_mode(s, SWEEP_RECLAIM))
+            if (sweep_span_mode(s, SWEEP_RECLAIM, NULL))
                 reclaimed += n;
         }
     }
