@@ -736,19 +736,24 @@ static void used_spans(mspan **out, unsigned n) {
     }
 }
 
-/* Pages of every listed unswept span, all classes. */
-static uintptr_t unswept_pages(void) {
+/* Pages of c's listed unswept spans. */
+static uintptr_t unswept_pages_of(mcentral *c) {
     unsigned u = 1 - (unsigned)(gh_load(&mheap_.sweepgen) / 2) % 2;
     uintptr_t pages = 0;
-    for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++) {
-        mcentral *c = &mcentrals[i];
-        gh_lock(&c->lock);
-        for (mspan *s = c->partial[u].first; s != NULL; s = s->next)
-            pages += s->npages;
-        for (mspan *s = c->full[u].first; s != NULL; s = s->next)
-            pages += s->npages;
-        gh_unlock(&c->lock);
-    }
+    gh_lock(&c->lock);
+    for (mspan *s = c->partial[u].first; s != NULL; s = s->next)
+        pages += s->npages;
+    for (mspan *s = c->full[u].first; s != NULL; s = s->next)
+        pages += s->npages;
+    gh_unlock(&c->lock);
+    return pages;
+}
+
+/* Pages of every listed unswept span, all classes. */
+static uintptr_t unswept_pages(void) {
+    uintptr_t pages = 0;
+    for (unsigned i = 0; i < SC_NUM_SPAN_CLASSES; i++)
+        pages += unswept_pages_of(&mcentrals[i]);
     return pages;
 }
 
@@ -939,19 +944,6 @@ START_TEST(test_gc_sweep_credit_pays_pages_owed) {
     ck_assert_uint_eq(unswept_pages(), 0);
 }
 END_TEST
-
-/* Pages of c's listed unswept spans. */
-static uintptr_t unswept_pages_of(mcentral *c) {
-    unsigned u = 1 - (unsigned)(gh_load(&mheap_.sweepgen) / 2) % 2;
-    uintptr_t pages = 0;
-    gh_lock(&c->lock);
-    for (mspan *s = c->partial[u].first; s != NULL; s = s->next)
-        pages += s->npages;
-    for (mspan *s = c->full[u].first; s != NULL; s = s->next)
-        pages += s->npages;
-    gh_unlock(&c->lock);
-    return pages;
-}
 
 /* A refill paying sweep credit sweeps its own class first and gets one of
  * the swept spans with a free slot for itself, swept and on no list; the
