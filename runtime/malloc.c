@@ -216,6 +216,10 @@ static GH_NOINLINE void *alloc_large(size_t size, const gc_type *type, bool nosc
 static GH_NOINLINE void *mallocgc(size_t size, const gc_type *type, bool needzero, bool may_fail,
                                   const char *call) {
     gh_thread *t = thr_current(call);
+    /* Said here, before an assist or a refill on the way trips over the
+     * parked state with a less telling message. */
+    if (GH_UNLIKELY(gh_load(&t->status) == THR_BLOCKED))
+        thr_heap_use_while_blocked();
     if (GH_UNLIKELY(size == 0))
         return &zerobase;
     bool noscan = type == NULL || type->ptrdata == 0;

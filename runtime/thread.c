@@ -202,11 +202,15 @@ void gc_leave_blocking(void) {
     pthread_mutex_unlock(&sched_lock);
 }
 
+void thr_heap_use_while_blocked(void) {
+    gh_throw("heap used inside gc_enter_blocking/gc_leave_blocking: a parked thread must "
+             "not allocate or reach a safepoint until gc_leave_blocking");
+}
+
 void gci_safepoint_slow(void) {
     gh_thread *t = thr_current("gc_safepoint");
     if (GH_UNLIKELY(gh_load(&t->status) == THR_BLOCKED))
-        gh_throw("heap used inside gc_enter_blocking/gc_leave_blocking: a parked thread must "
-                 "not allocate or reach a safepoint until gc_leave_blocking");
+        thr_heap_use_while_blocked();
     if (gh_load(&t->handshake_pending)) {
         run_handshake(t);
         pthread_mutex_lock(&sched_lock);

@@ -95,6 +95,10 @@ GH_INLINE gh_thread *thr_current(const char *call) {
 gh_thread *thr_list(void);
 unsigned thr_count(void);
 
+/* Fatal error for a parked thread (THR_BLOCKED) that allocates or reaches
+ * a safepoint: one message whichever path notices it first. */
+GH_COLD GH_NORETURN void thr_heap_use_while_blocked(void);
+
 /* World lock: serialises cycles. Acquiring parks the caller (it may wait
  * for a whole cycle run by another thread, which must not wait for it). */
 void world_lock_acquire(void);
