@@ -14,9 +14,9 @@
  * heap reference: the snapshot is preserved. Shading the new value (Dijkstra)
  * covers pointers that come from a thread whose frames have not been scanned
  * yet: once written into the heap they could otherwise hide behind a black
- * object. Together they let stores into frames go without a barrier (the
- * frames are scanned at mark start and again at mark termination, see
- * gc/cycle.c). Registered global ranges are scanned like heap objects — possibly
+ * object. Together they let each thread's frames be scanned once per cycle
+ * with no rescan at mark termination, and stores into frames need no barrier
+ * at all. Registered global ranges are scanned like heap objects — possibly
  * before some thread's frames — so stores into them do go through GC_STORE.
  *
  * Shading here means: put the pointer in the thread's write-barrier buffer.

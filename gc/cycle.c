@@ -204,12 +204,12 @@ static void workers_quiesce(void) {
 
 /* --- handshake functions (run by each thread on itself, or for it) --- */
 
-/* Mark start: give the thread's frames (given again by handshake_flush)
- * and its current tiny block, and pre-mark the free slots of its cached
- * spans. The block was allocated before mark began, so it is white, yet the
- * thread keeps packing new objects into it without allocating anything the
- * collector would see as new: shading the block now keeps every object
- * packed into it this cycle (Go's gcMarkTinyAllocs). */
+/* Mark start: give the thread's frames, once per cycle, and its current
+ * tiny block, and pre-mark the free slots of its cached spans. The block
+ * was allocated before mark began, so it is white, yet the thread keeps
+ * packing new objects into it without allocating anything the collector
+ * would see as new: shading the block now keeps every object packed into
+ * it this cycle (Go's gcMarkTinyAllocs). */
 static void handshake_scan_frames(gh_thread *t) {
     if (t->cache.tiny != 0)
         mark_shade(t->gcw, t->cache.tiny);
@@ -223,15 +223,8 @@ static void handshake_scan_frames(gh_thread *t) {
 
 static volatile AO_t flushed_work;
 
-/* Before mark termination: hand over barrier buffers and grey objects,
- * and give the thread's frames again. Go scans a stack once per cycle and
- * relies on the hybrid barrier for what enters it later; here, in a stress
- * loop of the toy VM (8 of 400 runs with rootcheck=1), an object reached
- * only from an already scanned frame was still freed, by a path not pinned
- * down, so a thread's frames are roots again at the ragged barrier and at
- * mark termination. The cost is one pass over the frame slots. */
+/* Before mark termination: hand over barrier buffers and grey objects. */
 static void handshake_flush(gh_thread *t) {
-    mark_thread_frames(t->gcw, t);
     if (t->wbbuf_next != 0)
         wb_flush(t);
     if (!work_local_empty(t->gcw))

@@ -348,38 +348,6 @@ START_TEST(test_gc_random_graph_survives) {
 }
 END_TEST
 
-/* A thread's frames are roots again at mark termination: an object that
- * enters a frame after the frame was scanned for the cycle (here stored by
- * the cycle's own hook into the parked caller's framed local, once marking
- * has drained) survives the cycle. */
-static uintptr_t late_obj;
-static node **late_slot;
-static void store_late(const char *point) {
-    if (strcmp(point, "mark-drained") == 0 && late_slot != NULL && *late_slot == NULL)
-        *late_slot = (node *)late_obj;
-}
-
-START_TEST(test_gc_frames_are_roots_at_termination) {
-    node *held = NULL;
-    GC_FRAME(f, &held);
-    late_obj = (uintptr_t)new_node(7); /* reachable from nothing the scan sees */
-    late_slot = &held;
-    cycle_test_hook = store_late;
-    gc_collect();
-    cycle_test_hook = NULL;
-    late_slot = NULL;
-    ck_assert_ptr_eq(held, (node *)late_obj);
-    mspan *s = span_of(late_obj);
-    ck_assert_ptr_nonnull(s);
-    ck_assert_msg(bits_test(s->alloc_bits, span_obj_index(s, late_obj)),
-                  "the object stored into a scanned frame was freed");
-    garbage(4 * MIB);
-    ck_assert_uint_eq(held->id, 7);
-    ck_assert_uint_eq(held->check, 7 ^ 0xdeadbeef);
-    GC_UNFRAME(f);
-}
-END_TEST
-
 /* A noscan object holding heap addresses keeps nothing alive. */
 /* Every span holding a reachable object has its page_marks bit set by the
  * mark (the reclaimer frees the spans whose bit is clear), whether the
@@ -1294,7 +1262,6 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(roots, test_gc_arrays_oblets);
     tcase_add_test(roots, test_gc_large_chain);
     tcase_add_test(roots, test_gc_random_graph_survives);
-    tcase_add_test(roots, test_gc_frames_are_roots_at_termination);
     tcase_add_test(roots, test_gc_remove_roots);
     suite_add_tcase(s, roots);
 
