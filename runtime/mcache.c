@@ -37,7 +37,15 @@ mspan mcache_empty_span;
 
 /* Lists c's full spans of class spc (see "Full spans" above). */
 static void list_full(mcache *c, span_class spc) {
-    mcentral_uncache_full(&mcentrals[spc], c->full[spc]);
+    mspan *spans[MCACHE_FULL_BATCH];
+    unsigned n = 0;
+    for (mspan *s = c->full[spc], *next; s != NULL; s = next) {
+        next = s->next;
+        GH_ASSERT(s->alloc_count == s->nelems);
+        s->next = NULL;
+        spans[n++] = s;
+    }
+    mcentral_push_swept_batch(&mcentrals[spc], spans, n);
     c->full[spc] = NULL;
     c->nfull[spc] = 0;
 }

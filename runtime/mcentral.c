@@ -206,19 +206,6 @@ mspan *mcentral_cache_span(mcentral *c) {
     return have_span(s);
 }
 
-void mcentral_uncache_full(mcentral *c, mspan *chain) {
-    uintptr_t sg = gh_load(&mheap_.sweepgen);
-    gh_lock(&c->lock);
-    for (mspan *s = chain, *next; s != NULL; s = next) {
-        next = s->next;
-        GH_ASSERT(s->spanclass == c->spanclass && gh_load(&s->sweepgen) == sg);
-        GH_ASSERT(s->alloc_count == s->nelems);
-        s->next = NULL;
-        list_push(&c->full[swept_index(sg)], s);
-    }
-    gh_unlock(&c->lock);
-}
-
 void mcentral_uncache_span(mcentral *c, mspan *s) {
     uintptr_t sg = gh_load(&mheap_.sweepgen);
     uintptr_t ssg = gh_load(&s->sweepgen);

@@ -42,11 +42,6 @@ mspan *mcentral_cache_span(mcentral *c);
 /* Takes back a span from an mcache. Go: (*mcentral).uncacheSpan */
 void mcentral_uncache_span(mcentral *c, mspan *s);
 
-/* Lists a chain (through `next`) of full spans of class c, handed back by
- * an mcache and marked swept this cycle, on c's swept full list under one
- * acquisition of its lock (runtime/mcache.c, "Full spans"). */
-void mcentral_uncache_full(mcentral *c, mspan *chain);
-
 /* Puts a swept span on the swept partial or full list of its class. */
 void mcentral_push_swept(mspan *s, bool full);
 
@@ -60,7 +55,8 @@ void mcentral_push_swept(mspan *s, bool full);
 unsigned mcentral_pop_unswept_batch(mcentral *c, mspan **out, unsigned max, uintptr_t npages);
 
 /* Lists n spans of class c, swept this cycle and uncached, on its swept
- * partial or full list, under one acquisition of its lock (sweep_batch). */
+ * partial or full list, under one acquisition of its lock (sweep_batch,
+ * and an mcache's full spans: runtime/mcache.c, "Full spans"). */
 void mcentral_push_swept_batch(mcentral *c, mspan *const *spans, unsigned n);
 
 /* Takes every swept, uncached span of class c holding no object off its
