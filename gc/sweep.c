@@ -95,8 +95,6 @@
 #include "upcalls.h"
 
 static volatile AO_t sweepers_active;
-/* Set on the collector thread while it sweeps in the background. */
-static __thread bool sweeping_in_background;
 static volatile AO_t sweep_drained;
 static volatile AO_t sweep_class_cursor; /* next span class to take spans from */
 static volatile AO_t reclaim_cursor;     /* next page-bitmap word for the reclaimer */
@@ -238,11 +236,6 @@ static bool sweep_span_mode(mspan *s, sweep_mode mode, sweep_tally *batch) {
      * since its last sweep, which already found it empty. */
     bool free_it = mode != SWEEP_PRESERVE && nalloc == 0 &&
                    (large || mode == SWEEP_RECLAIM || nfreed == 0);
-    /* Background sweeping clears the freed slots now, off the allocating
-     * threads' path: the refill that caches s then has nothing to clear.
-     * The span is still the sweeper's (claimed, unlisted). */
-    if (sweeping_in_background && s->needzero && !free_it && !large)
-        span_clear_free_slots(s);
     gh_store_release(&s->sweepgen, sg);
     if (free_it)
         mheap_free_span(s);
@@ -265,9 +258,12 @@ void (*sweep_batch_test_hook)(mspan *const *spans, unsigned n);
  * swept to *swept; returns how many spans it popped, 0 if c had none. With
  * take non-NULL and *take NULL, the first span found with a free slot
  * after its sweep is not listed but stored in *take, for the caller's
- * mcache. The caller brackets the call with sweep_begin/end. */
+ * mcache. With `clear` (background sweeping), the slots freed in a span
+ * that stays listed are cleared here, off the allocating threads' path:
+ * the refill that caches the span then has nothing to clear. The caller
+ * brackets the call with sweep_begin/end. */
 static unsigned sweep_class_batch(mcentral *c, uintptr_t npages, uintptr_t sg,
-                                  uintptr_t *swept, mspan **take) {
+                                  uintptr_t *swept, mspan **take, bool clear) {
     mspan *popped[SWEEP_BATCH_SPANS], *keep[SWEEP_BATCH_SPANS];
     unsigned n = mcentral_pop_unswept_batch(c, popped, SWEEP_BATCH_SPANS, npages);
     unsigned nkeep = 0;
@@ -290,6 +286,9 @@ static unsigned sweep_class_batch(mcentral *c, uintptr_t npages, uintptr_t sg,
             }
             keep[nkeep++] = s;
         } else if (!sweep_span_mode(s, SWEEP_BATCH, &tally)) {
+            /* Still the batch's (swept, unlisted): nobody else touches it. */
+            if (clear && s->needzero && sc_span_class_size(s->spanclass) != 0)
+                span_clear_free_slots(s);
             keep[nkeep++] = s;
         }
     }
@@ -300,7 +299,8 @@ static unsigned sweep_class_batch(mcentral *c, uintptr_t npages, uintptr_t sg,
     return n;
 }
 
-uintptr_t sweep_batch(uintptr_t npages) {
+/* sweep_batch, clearing what it frees when `clear` (sweep_class_batch). */
+static uintptr_t sweep_batch_clearing(uintptr_t npages, bool clear) {
     /* Counted active from before the pop until the spans are listed: spans
      * popped but not yet claimed, or swept but not yet listed, are on no
      * list, and must not let sweep_finish conclude that sweeping is over.
@@ -317,7 +317,7 @@ uintptr_t sweep_batch(uintptr_t npages) {
                 scav_wake();
             break;
         }
-        if (sweep_class_batch(&mcentrals[i], npages, sg, &swept, NULL) == 0)
+        if (sweep_class_batch(&mcentrals[i], npages, sg, &swept, NULL, clear) == 0)
             gh_cas(&sweep_class_cursor, i, i + 1);
         else if (swept != 0)
             break;
@@ -326,6 +326,8 @@ uintptr_t sweep_batch(uintptr_t npages) {
     sweep_end();
     return swept;
 }
+
+uintptr_t sweep_batch(uintptr_t npages) { return sweep_batch_clearing(npages, false); }
 
 void sweep_finish(void) {
     while (sweep_batch(UINTPTR_MAX) != 0) {
@@ -388,7 +390,7 @@ mspan *sweep_deduct_credit(uintptr_t bytes, mcentral *own) {
              * straight to the caller's mcache, unlisted. */
             sweep_begin();
             uintptr_t sg = current_sweepgen(), swept = 0;
-            unsigned n = sweep_class_batch(own, npages, sg, &swept, &take);
+            unsigned n = sweep_class_batch(own, npages, sg, &swept, &take, false);
             sweep_end();
             if (n == 0)
                 own = NULL; /* none left unswept: pay with other classes */
@@ -437,9 +439,7 @@ static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
 void sweep_background(bool (*interrupted)(void)) {
     while (gh_load(&bg_enabled) && !interrupted()) {
         pthread_mutex_lock(&bg_lock);
-        sweeping_in_background = true;
-        uintptr_t pages = gh_load(&bg_enabled) ? sweep_batch(UINTPTR_MAX) : 0;
-        sweeping_in_background = false;
+        uintptr_t pages = gh_load(&bg_enabled) ? sweep_batch_clearing(UINTPTR_MAX, true) : 0;
         pthread_mutex_unlock(&bg_lock);
         if (pages == 0)
             return;
