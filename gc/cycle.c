@@ -77,7 +77,7 @@ static pacer pacer_state;
  * CPU time at its last update. */
 static limiter limiter_state;
 static uint64_t last_proc_cpu_ns, last_assist_cpu_ns;
-static unsigned limiter_ncpu;
+static unsigned online_cpus; /* read at gc_init: the limiter, the pacer's utilisation, gctrace */
 static volatile AO_t trigger_bytes; /* pacer_state.trigger, for lock-free readers */
 static volatile AO_t goal_bytes;    /* pacer_state.heap_goal, likewise */
 /* A cycle was asked for and has not begun marking (cycles_requested >
@@ -118,7 +118,7 @@ typedef struct trace_line {
 static void print_trace(const trace_line *tl) {
     double since = (double)(tl->start_ns - init_ns) / 1e9;
     uint64_t wall = now_ns(CLOCK_MONOTONIC) - init_ns;
-    int pct = wall ? (int)(100.0 * (double)gc_cpu_ns / ((double)wall * limiter_ncpu)) : 0;
+    int pct = wall ? (int)(100.0 * (double)gc_cpu_ns / ((double)wall * online_cpus)) : 0;
     uint64_t goal = tl->heap_goal == UINT64_MAX ? 0 : tl->heap_goal;
     fprintf(stderr,
             "gc %u @%.3fs %d%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/%.3f+%.3f ms cpu, "
@@ -307,7 +307,7 @@ static void update_limiter(uint64_t cycle_cpu_ns) {
          * allocate, so there is no spiral to break; a concurrent marker
          * that uses as much CPU as the mutator is normal and must keep its
          * assists. */
-        limiter_init(&limiter_state, limiter_ncpu);
+        limiter_init(&limiter_state, online_cpus);
     } else {
         limiter_update(&limiter_state, cycle_cpu_ns + (assist - last_assist_cpu_ns),
                        proc - last_proc_cpu_ns);
@@ -428,7 +428,7 @@ static void run_cycle(bool forced) {
     uint64_t helper_cpu = gh_load(&marker_cpu_ns);
     uint64_t assist_cpu = gh_load(&assist_cpu_ns) - assist0;
     /* The share of the machine marking took, for the pacer. */
-    double mark_wall = (double)(p2_begin - p1_end) * limiter_ncpu;
+    double mark_wall = (double)(p2_begin - p1_end) * online_cpus;
     double utilization =
         mark_wall > 0 ? (double)(cpu_mark + helper_cpu + assist_cpu) / mark_wall : 0;
     uint64_t marked = mark_termination(utilization);
@@ -649,7 +649,7 @@ void gc_read_stats(gc_stats *out) {
     out->num_gc = num_gc;
     out->num_forced_gc = num_forced_gc;
     uint64_t wall = now_ns(CLOCK_MONOTONIC) - init_ns;
-    out->gc_cpu_fraction = wall ? (double)gc_cpu_ns / ((double)wall * limiter_ncpu) : 0;
+    out->gc_cpu_fraction = wall ? (double)gc_cpu_ns / ((double)wall * online_cpus) : 0;
     world_lock_release();
 }
 
@@ -669,8 +669,8 @@ void cycle_init(void) {
     pacer_commit(&pacer_state);
     publish_trigger();
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    limiter_ncpu = ncpu > 0 ? (unsigned)ncpu : 1;
-    limiter_init(&limiter_state, limiter_ncpu);
+    online_cpus = ncpu > 0 ? (unsigned)ncpu : 1;
+    limiter_init(&limiter_state, online_cpus);
     gh_store(&limiter_active, 0);
     last_proc_cpu_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     last_assist_cpu_ns = gh_load(&assist_cpu_ns);
