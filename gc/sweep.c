@@ -56,7 +56,9 @@
  * Nobody sweeps across a change of h. Mutators sweep only between
  * safepoints, so the world never stops under them; background sweeping
  * runs on the collector thread between cycles, and that thread is the one
- * that advances h. The h a sweeper reads holds until it is done.
+ * that advances h. The h a sweeper reads holds until it is done. The
+ * collector sweeps each background batch holding bg_lock, so that
+ * sweep_bg_stop (shutdown, tests) returns only once no batch is running.
  *
  * Batches. Background and proportional sweeping (sweep_batch)
  * take up to SWEEP_BATCH_SPANS unswept spans of one class off its lists
