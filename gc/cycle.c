@@ -584,8 +584,19 @@ void cycle_maybe_start(void) {
                                                  : WAIT_NONE);
 }
 
+/* Under gcstress, the calls that take the world lock collect first. They
+ * can collect anyway: waiting for the lock, the caller is parked, and on a
+ * busy machine a whole cycle may finish before it gets the lock. A pointer
+ * the caller holds outside every frame is lost then, rarely and far from
+ * its cause; gcstress makes it lost every time. */
+static void stress_collect_at(void) {
+    if (GH_UNLIKELY(gh_debug.gcstress > 0))
+        request_cycle(true, WAIT_DONE);
+}
+
 int gc_set_percent(int percent) {
     thr_current("gc_set_percent");
+    stress_collect_at();
     if (percent < -1)
         percent = -1;
     world_lock_acquire();
@@ -600,6 +611,7 @@ int gc_set_percent(int percent) {
 
 int64_t gc_set_memory_limit(int64_t bytes) {
     thr_current("gc_set_memory_limit");
+    stress_collect_at();
     world_lock_acquire();
     int64_t old = gh_env.memlimit;
     if (bytes >= 0) {
@@ -615,6 +627,7 @@ int64_t gc_set_memory_limit(int64_t bytes) {
 
 void gc_read_stats(gc_stats *out) {
     thr_current("gc_read_stats");
+    stress_collect_at();
     world_lock_acquire();
     /* Cached spans count their free slots as allocated (mcache.h); with the
      * world stopped, subtract them so every figure is exact. */

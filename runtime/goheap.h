@@ -15,10 +15,12 @@
  *     thread that calls gc_init() is registered by it), and
  *     gc_thread_unregister() before it exits.
  *  2. A pointer to a goheap object that must survive a call that can collect
- *     (any gc_* allocation, gc_collect, gc_safepoint) lives in a registered
- *     root: a global range given to gc_add_roots(), a local variable named in
- *     a GC_FRAME, or a pointer slot of another reachable object. A pointer held
- *     only in a C local outside every frame may be freed at the next safepoint.
+ *     (any gc_* allocation, gc_collect, gc_safepoint, gc_leave_blocking,
+ *     gc_read_stats, gc_set_percent, gc_set_memory_limit, gc_run_finalizers)
+ *     lives in a registered root: a global range given to gc_add_roots(), a
+ *     local variable named in a GC_FRAME, or a pointer slot of another
+ *     reachable object. A pointer held only in a C local outside every frame
+ *     may be freed at the next safepoint.
  *  3. Every store of a pointer into a goheap object or into a registered
  *     global root range goes through GC_STORE() (or gc_memmove() for bulk
  *     copies). Stores into frame locals do not need it (see docs/guide.md,
@@ -323,6 +325,9 @@ GOHEAP_API int gc_set_percent(int percent);
 /* Sets the soft memory limit in bytes (INT64_MAX = none); a negative value
  * only reads it. Returns the previous value. */
 GOHEAP_API int64_t gc_set_memory_limit(int64_t bytes);
+/* Fills *out, exact: it stops the world briefly, as Go's ReadMemStats does.
+ * This call, gc_set_percent and gc_set_memory_limit can collect: they wait
+ * for the collector's pauses parked, and a whole cycle may run meanwhile. */
 GOHEAP_API void gc_read_stats(gc_stats *out);
 
 /* ------------------------------------------------------------------------

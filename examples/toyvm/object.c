@@ -97,11 +97,16 @@ unsigned long long vm_peak_heap_alloc(void) {
     return peak_heap_alloc;
 }
 
-/* Counts one allocation and returns p, so constructors read as one line. */
+/* Counts one allocation and returns p, so constructors read as one line.
+ * p is framed across the sample: reading the statistics can collect (the
+ * thread parks for the world lock, and a whole cycle may finish meanwhile),
+ * and p, allocated a moment ago, is in no frame and no object yet. */
 static inline void *counted(void *p) {
     if (--allocs_until_sample == 0) {
         allocs_until_sample = PEAK_SAMPLE_EVERY;
+        VM_FRAME(f, &p);
         sample_peak();
+        VM_UNFRAME(f);
     }
     return p;
 }

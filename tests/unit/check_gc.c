@@ -452,6 +452,43 @@ START_TEST(test_gc_gogc_env) {
 }
 END_TEST
 
+/* The calls that take the world lock can collect (the caller parks while it
+ * waits for the lock, and a whole cycle may finish meanwhile); under
+ * gcstress each one does collect, so a pointer held across one outside
+ * every frame is lost at once rather than on a rare busy day. The object
+ * below is in no frame when each call runs: its weak handle reads NULL
+ * afterwards only if a cycle ran inside the call. */
+static void stress_collect_case(int which) {
+    void *obj = NULL;
+    gc_weak *w = NULL;
+    GC_FRAME(f, &obj, &w);
+    obj = gc_alloc(48, &node_type);
+    w = gc_weak_new(obj);
+    uint32_t before = stats().num_gc; /* a cycle too, with obj framed */
+    obj = NULL;
+    gc_stats st;
+    switch (which) {
+    case 0: gc_read_stats(&st); break;
+    case 1: (void)gc_set_percent(100); break;
+    default: (void)gc_set_memory_limit(-1); break;
+    }
+    ck_assert_msg(gc_weak_get(w) == NULL, "call %d ran no cycle", which);
+    /* stats() collects once more under gcstress, hence >= 2. */
+    ck_assert_uint_ge(stats().num_gc, before + 2);
+    GC_UNFRAME(f);
+}
+
+START_TEST(test_gc_stress_collects_in_world_lock_calls) {
+    /* N large enough that no allocation here reaches it. */
+    setenv("GOHEAP_DEBUG", "gcstress=1000000", 1);
+    gc_init();
+    unsetenv("GOHEAP_DEBUG");
+    for (int which = 0; which < 3; which++)
+        stress_collect_case(which);
+    gc_shutdown();
+}
+END_TEST
+
 /* Allocating 10x the goal many times over: the heap stays near the goal.
  * `factor` is the allowed multiple of the goal (plus 8 MiB of growth
  * granularity): 1.5 is what a paced collector should achieve (known bug
@@ -1301,6 +1338,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(env, test_gc_gogc_env);
     tcase_add_test(env, test_gc_shutdown_with_cycle_pending);
     tcase_add_test(env, test_gc_helper_cpu_counted);
+    tcase_add_test(env, test_gc_stress_collects_in_world_lock_calls);
     if (fork)
         tcase_add_test(env, test_gc_gctrace_format);
     suite_add_tcase(s, env);
