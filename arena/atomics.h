@@ -42,21 +42,6 @@ GH_INLINE void gh_cpu_relax(void) {
 #endif
 }
 
-/* Atomically sets bit `bit` of the byte at p (a word-aligned update). Used for
- * mark bits shared by concurrent markers; returns true if this call set it. */
-GH_INLINE bool gh_set_bit_byte(volatile uint8_t *p, unsigned bit) {
-    uintptr_t addr = (uintptr_t)p;
-    volatile AO_t *w = (volatile AO_t *)(addr & ~(uintptr_t)(sizeof(AO_t) - 1));
-    uintptr_t mask = (uintptr_t)1 << ((addr & (sizeof(AO_t) - 1)) * 8 + bit);
-    for (;;) {
-        uintptr_t old = AO_load(w);
-        if (old & mask)
-            return false;
-        if (AO_compare_and_swap_full(w, old, old | mask))
-            return true;
-    }
-}
-
 /*
  * Lock-free stack of nodes whose first word is the link (Go's lfstack). The
  * head packs a node address (low 48 bits, x86-64 user space) with a 16-bit

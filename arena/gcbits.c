@@ -1,23 +1,23 @@
 /*
- * gcbits.c — memory for mark and alloc bitmaps, recycled by generation.
- *                                                  Go: mheap.go (gcBits arenas)
+ * gcbits.c — memory for alloc bitmaps and mark bytes, recycled by
+ * generation.                                      Go: mheap.go (gcBits arenas)
  *
- * Every span needs two bitmaps (alloc_bits, gcmark_bits) and sweeping replaces
- * them every cycle: the mark bits become the alloc bits and the span gets a
- * fresh zeroed mark bitmap. Freeing bitmaps one by one would need a general
- * allocator; instead they are bump-allocated from 64 KiB chunks grouped in
- * three generations:
+ * Every span needs an alloc bitmap and mark bytes (span.h), and sweeping
+ * replaces both every cycle: the mark bytes are packed into a new alloc
+ * bitmap and the span gets fresh zeroed mark bytes. Freeing them one by one
+ * would need a general allocator; instead they are bump-allocated from
+ * 64 KiB chunks grouped in three generations:
  *
- *   next      bitmaps handed out since the last mark termination (by sweeping
- *             and by new spans); they are the mark bits of the coming cycle.
- *   current   handed out in the epoch before; after the coming sweep they are
- *             at most alloc bits.
+ *   next      handed out since the last mark termination (by sweeping and by
+ *             new spans): the coming cycle's mark bytes and alloc bits.
+ *   current   handed out in the epoch before; after the coming sweep they
+ *             are at most alloc bits.
  *   previous  two epochs old: no span refers to them once sweeping of the
  *             last cycle is done, so they are recycled.
  *
  * gcbits_next_epoch() rotates the generations at mark termination. Sweeping
  * always finishes before the next mark termination, so when a chunk is
- * recycled no alloc_bits or gcmark_bits pointer can still point into it.
+ * recycled no alloc_bits or mark_bytes pointer can still point into it.
  *
  * Concurrency. Allocation bumps `free_offset` of the newest chunk with an
  * atomic add (many sweepers and allocating threads race); only chunk
@@ -57,8 +57,7 @@ static uint8_t *chunk_try_alloc(gcbits_chunk *c, size_t bytes) {
     return c->bits + end - bytes;
 }
 
-uint8_t *gcbits_new(uintptr_t nelems) {
-    size_t bytes = span_bitmap_bytes(nelems);
+static uint8_t *gcbits_alloc(size_t bytes) {
     GH_ASSERT(bytes <= GCBITS_PAYLOAD);
     uint8_t *p = chunk_try_alloc((gcbits_chunk *)gh_load_acquire(&next_head), bytes);
     if (p != NULL)
@@ -76,7 +75,7 @@ uint8_t *gcbits_new(uintptr_t nelems) {
         } else {
             c = sys_alloc(GCBITS_CHUNK_BYTES);
             if (c == NULL)
-                gh_throw("out of memory allocating mark bitmaps");
+                gh_throw("out of memory allocating alloc bitmaps or mark bytes");
         }
         c->free_offset = bytes;
         c->next = gen_next_chunk;
@@ -87,6 +86,10 @@ uint8_t *gcbits_new(uintptr_t nelems) {
     gh_unlock(&gcbits_lock);
     return p;
 }
+
+uint8_t *gcbits_new(uintptr_t nelems) { return gcbits_alloc(span_bitmap_bytes(nelems)); }
+
+uint8_t *gcbits_new_marks(uintptr_t nelems) { return gcbits_alloc(span_mark_bytes_size(nelems)); }
 
 void gcbits_next_epoch(void) {
     gh_lock(&gcbits_lock);

@@ -75,7 +75,7 @@ void span_init_class(mspan *s, span_class spc) {
     s->freeindex = 0;
     s->alloc_count = 0;
     s->alloc_bits = gcbits_new(s->nelems);
-    s->gcmark_bits = gcbits_new(s->nelems);
+    s->mark_bytes = gcbits_new_marks(s->nelems);
     s->specials = NULL;
     span_refill_alloc_cache(s, 0);
 }

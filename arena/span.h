@@ -10,10 +10,19 @@
  * to a multiple of 64, shifted so bit 0 is freeindex: the allocator finds the
  * next free object with one count-trailing-zeros, no lock, no atomic.
  *
- * gcmark_bits are this cycle's mark bits. Sweeping makes them the next alloc
- * bits (objects that survived are exactly those allocated from then on) and
- * gives the span fresh zeroed mark bits; both come from the gcbits arenas
- * (gcbits.c), which recycle whole generations instead of freeing per span.
+ * mark_bytes are this cycle's marks, one byte per object (0 white, 1
+ * marked). Sweeping packs them into the next alloc bits (objects that
+ * survived are exactly those allocated from then on) and gives the span
+ * fresh zeroed mark bytes; both come from the gcbits arenas (gcbits.c),
+ * which recycle whole generations instead of freeing per span.
+ *
+ * Why bytes where Go has bits: a marker sets a mark with a plain byte store,
+ * which cannot clobber a neighbour's mark, where a bit needs a locked
+ * read-modify-write of the shared byte (Go's atomic.Or8; a CAS loop here
+ * before). On a linked list the locked instruction was a third of the mark
+ * loop's time. bdwgc's parallel marker makes the same trade (mark bytes
+ * with several markers); the price is a byte instead of a bit per object
+ * and a packing pass in the sweep (decisions.md, "Mark bytes").
  *
  * Span states (field `state`, atomic because markers read it locklessly):
  *   SPAN_DEAD    the mspan is unused (on the mheap's free mspan list)
@@ -62,7 +71,7 @@ typedef struct mspan {
     bool needzero; /* objects may hold old data: clear before handing out */
 
     uint8_t *alloc_bits;
-    uint8_t *gcmark_bits;
+    uint8_t *mark_bytes;
 
     volatile AO_t sweepgen;
     volatile AO_t state;
@@ -106,26 +115,50 @@ GH_INLINE uintptr_t span_obj_index(const mspan *s, uintptr_t p) {
     return sc_obj_index(p - s->startaddr, s->divmagic);
 }
 
-/* --- bitmaps over objects (alloc_bits, gcmark_bits) --- */
+/* --- alloc bits and mark bytes --- */
 
 GH_INLINE bool bits_test(const uint8_t *bits, uintptr_t i) { return (bits[i / 8] >> (i % 8)) & 1; }
 
-/* Marks object i; true if this call marked it (it was white). Atomic: many
- * markers race on the same bytes. */
+/* Marks object i; true if this call marked it (it was white). A plain byte
+ * load and store: two markers can both find the object white and both
+ * mark and queue it, and then it is scanned twice and its bytes counted
+ * twice in the cycle's marked total (an over-estimate of the live heap by
+ * that object, for the pacer only). Go's greyobject has the same window
+ * between its isMarked test and its setMarked. */
 GH_INLINE bool span_try_mark(mspan *s, uintptr_t i) {
-    volatile uint8_t *b = &s->gcmark_bits[i / 8];
-    if ((__atomic_load_n(b, __ATOMIC_RELAXED) >> (i % 8)) & 1)
+    volatile unsigned char *b = &s->mark_bytes[i];
+    if (AO_char_load(b))
         return false;
-    return gh_set_bit_byte(b, (unsigned)(i % 8));
+    AO_char_store(b, 1);
+    return true;
 }
 
 GH_INLINE bool span_is_marked(const mspan *s, uintptr_t i) {
-    return (__atomic_load_n(&s->gcmark_bits[i / 8], __ATOMIC_RELAXED) >> (i % 8)) & 1;
+    return AO_char_load((volatile unsigned char *)&s->mark_bytes[i]) != 0;
 }
 
 /* Bytes of bitmap a span of n objects needs, rounded to 8 so alloc_cache
  * refills can load whole 64-bit words. */
 GH_INLINE size_t span_bitmap_bytes(uintptr_t nelems) { return GH_ALIGN_UP(GH_DIV_ROUND_UP(nelems, 8), 8); }
+
+/* Bytes of mark bytes a span of n objects needs, rounded to 8 so they can
+ * be packed a 64-bit word at a time. */
+GH_INLINE size_t span_mark_bytes_size(uintptr_t nelems) { return GH_ALIGN_UP(nelems, 8); }
+
+/* The marks of objects 64w .. 64w+63 as bits (bit k = object 64w+k), none
+ * past nelems. Each group of 8 mark bytes (each 0 or 1) is gathered into
+ * one byte by a multiply: byte k of the group lands at bit 56+k of the
+ * product, and no two partial products overlap, so nothing carries. */
+GH_INLINE uint64_t span_pack_marks(const mspan *s, uintptr_t w) {
+    uint64_t bits = 0;
+    uintptr_t end = GH_MIN((uintptr_t)s->nelems, w * 64 + 64);
+    for (uintptr_t i = w * 64, k = 0; i < end; i += 8, k++) {
+        uint64_t group;
+        __builtin_memcpy(&group, s->mark_bytes + i, sizeof group);
+        bits |= ((group * 0x0102040810204080ull) >> 56) << (8 * k);
+    }
+    return bits;
+}
 
 /* Loads alloc_cache from alloc_bits for the 64 objects starting at object
  * index `from` (a multiple of 64): a set bit for each free object, none
@@ -166,15 +199,17 @@ uintptr_t span_count_alloc(const mspan *s);
 void span_clear_free_slots(mspan *s);
 
 /* Sets up a fresh in-use span of span class spc over its pages: elemsize,
- * nelems, division magic, zeroed alloc and mark bits. */
+ * nelems, division magic, zeroed alloc bits and mark bytes. */
 void span_init_class(mspan *s, span_class spc);
 
 /* --- gcbits arenas (gcbits.c) --- */
 
-/* Zeroed bitmap memory for a span of nelems objects, from the generation
- * that becomes current at the next mark termination. Never fails: running
- * out of metadata memory is fatal. */
+/* Zeroed memory for a span of nelems objects, from the generation that
+ * becomes current at the next mark termination: an alloc bitmap
+ * (gcbits_new) or mark bytes (gcbits_new_marks). Never fail: running out of
+ * metadata memory is fatal. */
 uint8_t *gcbits_new(uintptr_t nelems);
+uint8_t *gcbits_new_marks(uintptr_t nelems);
 /* Called at mark termination with the world stopped: the bits handed out
  * since the last call become current, and the generation before current is
  * recycled (no span can still refer to it: every span was swept since). */

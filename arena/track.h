@@ -36,7 +36,7 @@
  *                   tiny object into the unused tail is reported.
  *   gc/sweep.c      every slot that was allocated (alloc bit set or below
  *                   freeindex, as Go's sweep decides for msan) and is not
- *                   marked is freed, before its mark bits become alloc bits.
+ *                   marked is freed, before its marks become alloc bits.
  *
  * The collector's own reads. The marker, checkmark and the finalizer code
  * read only objects that are reachable, and a reachable object is allocated

@@ -4,13 +4,14 @@
  *
  * Colours. White: not marked. Grey: marked and queued in a work buffer, not
  * yet scanned. Black: marked and scanned (or noscan, which is black as soon
- * as it is marked, having nothing to scan). An object's mark bit is its only
- * colour bit; grey vs black is "queued or not".
+ * as it is marked, having nothing to scan). An object's mark byte (span.h)
+ * is its only colour; grey vs black is "queued or not".
  *
  * mark_shade(p) finds the object containing p in constant time (arena index
  * -> heap_arena.spans -> span -> division magic; while scanning, the span of
- * the previous pointer is tried first), sets its mark bit with an
- * atomic test-and-set so exactly one marker queues it, sets the span's bit in
+ * the previous pointer is tried first), tests and sets its mark byte with a
+ * plain load and store (two markers racing may both queue it, and then it
+ * is scanned twice, which is harmless: span_try_mark), sets the span's bit in
  * heap_arena.page_marks (the reclaimer frees spans whose bit stays clear), and
  * queues it unless its span is noscan.
  *
@@ -24,7 +25,7 @@
  * The background mark loop (mark_drain) is built around cache misses: it
  * takes objects from the queue several ahead of scanning them, prefetching
  * each object and its heap-bitmap word, and shades the pointers it finds in
- * batches whose span and mark-bit misses overlap (see "batched shading").
+ * batches whose span and mark-byte misses overlap (see "batched shading").
  *
  * Pointer slots may hold any value a C program stores there: NULL and
  * pointers outside the heap are ignored. A pointer into the heap's address
@@ -32,7 +33,8 @@
  * pointer or garbage in a pointer slot); with invalidptr=1 it is a fatal
  * error naming the slot's object and type (mark_bad_pointer).
  *
- * Concurrency: mark bits are set with CAS (markers race); page_marks with
+ * Concurrency: mark bytes are set with plain byte stores (markers race, but
+ * a byte store cannot clobber a neighbour's mark); page_marks with
  * atomic OR; heap slots are read with relaxed atomic loads because mutators
  * may write them concurrently through the write barrier. A marker's span
  * hint relies on nothing freeing an in-use span during a mark: sweeping
@@ -186,7 +188,7 @@ void mark_shade(gcwork *w, uintptr_t p) {
  * checks each against its span and prefetches its mark byte, and a second
  * pass marks and queues them, so the misses of a whole batch overlap. A
  * pointer inside the span hint is shaded at once (that mspan is in the
- * cache, and so, usually, are its mark bits).
+ * cache, and so, usually, are its mark bytes).
  *
  * Delaying a shade is as safe as a slow marker: the pointer was read from a
  * grey object or a barrier buffer, and the object it reaches cannot be
@@ -213,7 +215,7 @@ static bool shade_batch_run(gcwork *w, span_hint *hint, shade_batch *sb) {
         if (s == NULL)
             continue;
         uintptr_t idx = span_obj_index(s, p);
-        __builtin_prefetch(&s->gcmark_bits[idx / 8]);
+        __builtin_prefetch(&s->mark_bytes[idx]);
         sb->e[k].s = s;
         sb->e[k].idx = idx;
         k++;
@@ -558,21 +560,20 @@ static inline uint64_t from_mask(uintptr_t w, uintptr_t from) {
     return ~(uint64_t)0 << (from - w * 64);
 }
 
-/* Sets (or clears) the mark bits of every slot of s from freeindex on that
- * alloc_bits says is free; returns how many bits changed. */
+/* Sets (or clears) the marks of every slot of s from freeindex on that
+ * alloc_bits says is free; returns how many marks changed. No marker
+ * touches a free slot's mark byte, so plain stores do. */
 static uintptr_t mark_free_slots(mspan *s, bool set) {
-    volatile AO_t *marks = (volatile AO_t *)s->gcmark_bits;
     uintptr_t n = 0, words = GH_DIV_ROUND_UP(s->nelems, 64);
     for (uintptr_t w = s->freeindex / 64; w < words; w++) {
         uint64_t free = ~alloc_word(s, w) & from_mask(w, s->freeindex);
-        if (free == 0)
-            continue;
-        uint64_t old = gh_load(&marks[w]);
-        n += (uintptr_t)__builtin_popcountll(set ? free & ~old : free & old);
-        if (set)
-            gh_or(&marks[w], free);
-        else
-            gh_and(&marks[w], ~free);
+        for (; free != 0; free &= free - 1) {
+            volatile unsigned char *b = &s->mark_bytes[w * 64 + (uintptr_t)__builtin_ctzll(free)];
+            if ((AO_char_load(b) != 0) != set) {
+                AO_char_store(b, set);
+                n++;
+            }
+        }
     }
     return n;
 }

@@ -1,11 +1,11 @@
 /*
- * sweep.c — sweeping: turning mark bits into free slots.      Go: mgcsweep.go
+ * sweep.c — sweeping: turning marks into free slots.          Go: mgcsweep.go
  *
  * Overview. After mark termination every in-use span is "unswept" (its
  * sweepgen is h-2, or h+1 if an mcache held it). Sweeping a span counts its
  * marked objects: those become the span's allocated objects for the next
- * cycle (the mark bits become the alloc bits: no per-object work), and every
- * other slot is free. A dead large object goes back to the mheap; a small
+ * cycle (the mark bytes, packed eight to a multiply, become the alloc bits:
+ * no per-object work; span.h), and every other slot is free. A dead large object goes back to the mheap; a small
  * span with no marked object does too, with one cycle's delay (below).
  *
  * Who sweeps, all concurrently with the mutators:
@@ -21,8 +21,8 @@
  *     class first, keeping a swept span with a free slot for itself;
  *   - the reclaimer, before the mheap grows: it finds spans whose first page
  *     is in use but has no mark (heap_arena.page_in_use & ~page_marks) —
- *     spans in which nothing survived — and frees them without scanning
- *     mark bits object by object (Go's mheap.reclaim);
+ *     spans in which nothing survived — and frees them without reading
+ *     their marks object by object (Go's mheap.reclaim);
  *   - gc_collect and the next cycle's sweep termination, which finish
  *     whatever is left (sweep_finish).
  *
@@ -45,7 +45,7 @@
  * Under valgrind's memcheck, sweep_span first tells memcheck which objects
  * die (track_sweep_frees, track.h), so a later use of one is reported.
  * Sweepers read the new sweepgen with acquire loads: it is what orders this
- * cycle's mark bits before the sweep that reads them.
+ * cycle's marks before the sweep that reads them.
  *
  * Invariant: a span is swept at most once per cycle. Every sweeper claims a
  * span with sweep_claim (CAS of sweepgen h-2 -> h-1; only the owning mcache
@@ -115,7 +115,7 @@ static volatile AO_t pages_per_byte_bits;
 static volatile AO_t heap_live_basis;
 
 /* Acquire: pairs with mark_termination's release of the new sweepgen, so
- * the mark bits a sweep reads are the finished cycle's. */
+ * the marks a sweep reads are the finished cycle's. */
 static uint64_t current_sweepgen(void) { return gh_load_acquire(&mheap_.sweepgen); }
 
 void sweep_begin(void) { gh_xadd(&sweepers_active, 1); }
@@ -137,20 +137,19 @@ void sweep_claim_owned(mspan *s, uintptr_t sg) {
     gh_store(&s->sweepgen, sg - 1);
 }
 
-/* Counts the set bits of a span's mark bitmap. */
-static uintptr_t count_marked(const mspan *s) {
-    /* A word at a time (bitmaps are whole words, span_bitmap_bytes): a
-     * popcount call per byte (libgcc's, without -mpopcnt) cost as much as
-     * the rest of a small span's sweep. Bits past nelems are never set,
-     * but are masked off anyway. */
+/* Packs s's mark bytes into a new alloc bitmap, *alloc; returns how many
+ * objects are marked. A 64-bit word at a time, so counting is one popcount
+ * per word (a popcount call per byte, libgcc's without -mpopcnt, once cost
+ * as much as the rest of a small span's sweep). */
+static uintptr_t pack_marks(const mspan *s, uint8_t **alloc) {
+    uint8_t *bits = gcbits_new(s->nelems);
     uintptr_t n = 0, words = GH_DIV_ROUND_UP(s->nelems, 64);
     for (uintptr_t w = 0; w < words; w++) {
-        uint64_t bits;
-        memcpy(&bits, s->gcmark_bits + w * 8, sizeof bits);
-        if (s->nelems - w * 64 < 64)
-            bits &= ~(~(uint64_t)0 << (s->nelems - w * 64));
-        n += (uintptr_t)__builtin_popcountll(bits);
+        uint64_t word = span_pack_marks(s, w);
+        memcpy(bits + w * 8, &word, sizeof word);
+        n += (uintptr_t)__builtin_popcountll(word);
     }
+    *alloc = bits;
     return n;
 }
 
@@ -200,11 +199,12 @@ static bool sweep_span_mode(mspan *s, sweep_mode mode, sweep_tally *batch) {
     GH_ASSERT(gh_load(&s->state) == SPAN_IN_USE);
     bool large = sc_span_class_size(s->spanclass) == 0;
     bool noscan = sc_span_class_noscan(s->spanclass);
-    /* Specials first: reviving finalizable objects sets mark bits. */
+    /* Specials first: reviving finalizable objects sets marks. */
     heap_arena *ha = arena_of(s->startaddr);
     if (arena_page_bit(ha->page_specials, arena_page_index(s->startaddr)))
         specials_sweep(s);
-    uintptr_t nalloc = count_marked(s);
+    uint8_t *next_alloc_bits;
+    uintptr_t nalloc = pack_marks(s, &next_alloc_bits);
     uintptr_t nfreed = s->alloc_count - nalloc;
     GH_ASSERT(s->alloc_count >= nalloc);
 
@@ -220,8 +220,8 @@ static bool sweep_span_mode(mspan *s, sweep_mode mode, sweep_tally *batch) {
     /* The survivors are the next cycle's allocated objects. */
     s->alloc_count = (uint16_t)nalloc;
     s->freeindex = 0;
-    s->alloc_bits = s->gcmark_bits;
-    s->gcmark_bits = gcbits_new(s->nelems);
+    s->alloc_bits = next_alloc_bits;
+    s->mark_bytes = gcbits_new_marks(s->nelems);
     span_refill_alloc_cache(s, 0);
     if (nfreed != 0)
         s->needzero = true;

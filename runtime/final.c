@@ -324,8 +324,8 @@ void *gc_weak_get(gc_weak *w) {
      * unmarked, the last mark found it dead: it only awaits its sweep. */
     special_lock(s);
     p = gh_load(&w->obj);
-    /* A span being swept has already traded its mark bits for fresh ones
-     * (sweep_span) but has not published the result: its mark bits say
+    /* A span being swept has already traded its marks for fresh ones
+     * (sweep_span) but has not published the result: its marks say
      * nothing until it has. Wait for that; the sweep of one span is short. */
     while (p != 0 && gh_load(&s->sweepgen) == gh_load(&mheap_.sweepgen) - 1) {
         special_unlock(s);

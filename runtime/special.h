@@ -54,8 +54,8 @@ void specials_mark_roots(void (*shade)(void *ctx, uintptr_t p),
                          void (*scan)(void *ctx, uintptr_t obj), void *ctx);
 
 /* Sweep: called by the sweeper for a claimed span whose page_specials bit
- * is set, before the mark bits become the alloc bits. Revives unmarked
- * objects that have finalizers (sets their mark bits) and queues the
+ * is set, before its marks become the alloc bits. Revives unmarked
+ * objects that have finalizers (marks them) and queues the
  * finalizers; clears weak handles of unmarked or revived objects; reports
  * freed profile samples. */
 void specials_sweep(mspan *s);

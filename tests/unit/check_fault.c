@@ -10,7 +10,7 @@
  * graph. The failing call lands somewhere different for each N: the heap
  * growing (sys_map of a 4 MiB step, sys_reserve of an arena), the mspan
  * record blocks, the arena metadata, the page allocator's summaries, the
- * mark bitmaps, the work buffers, the scavenger.
+ * alloc bitmaps and mark bytes, the work buffers, the scavenger.
  *
  * Each child must end in one of two ways:
  *   - every gc_try_alloc returned an object or NULL with errno == ENOMEM;

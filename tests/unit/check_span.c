@@ -1,7 +1,8 @@
 /*
  * check_span.c — unit tests for per-span allocation state (arena/span.[ch]):
  * alloc bits, the 64-bit alloc_cache, span_next_free_fast and
- * span_next_free_index, used exactly as the allocator uses them.
+ * span_next_free_index, used exactly as the allocator uses them; and the
+ * mark bytes the sweep packs into alloc bits.
  *
  * Spans come straight from mheap_alloc_span (with gc_init/gc_shutdown around
  * each test) and are given back with mheap_free_span; nothing else of the
@@ -223,6 +224,44 @@ START_TEST(test_span_init_geometry) {
 }
 END_TEST
 
+/* Mark bytes: span_try_mark marks once, span_is_marked reads it back, and
+ * span_pack_marks gathers them into exactly the bits the sweep turns into
+ * alloc bits, for every class (spans whose object count is no multiple of 8
+ * or 64 included) and random mark patterns. */
+START_TEST(test_span_mark_bytes_pack) {
+    uint64_t rng = 0x9E3779B97F4A7C15ull;
+    for (unsigned c = 1; c < SC_NUM_SIZE_CLASSES; c++) {
+        mspan *s = mheap_alloc_span(sc_class_to_npages[c], sc_make_span_class(c, 1));
+        ck_assert_ptr_nonnull(s);
+        uintptr_t n = s->nelems;
+        uint8_t *want = calloc(n, 1);
+        for (uintptr_t i = 0; i < n; i++) {
+            ck_assert(!span_is_marked(s, i));
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            if (rng % 3 == 0) {
+                ck_assert(span_try_mark(s, i));
+                ck_assert(!span_try_mark(s, i)); /* only the first call marks */
+                want[i] = 1;
+            }
+        }
+        uintptr_t words = (n + 63) / 64;
+        for (uintptr_t w = 0; w < words; w++) {
+            uint64_t bits = span_pack_marks(s, w);
+            for (unsigned k = 0; k < 64; k++) {
+                uintptr_t i = w * 64 + k;
+                bool expect = i < n && want[i];
+                ck_assert_msg(((bits >> k) & 1) == expect, "class %u: object %zu packed as %d",
+                              c, (size_t)i, (int)((bits >> k) & 1));
+                if (i < n)
+                    ck_assert(span_is_marked(s, i) == expect);
+            }
+        }
+        free(want);
+        mheap_free_span(s);
+    }
+}
+END_TEST
+
 static Suite *span_suite(void) {
     Suite *s = suite_create("span");
     TCase *tc = tcase_create("alloc_bits");
@@ -233,6 +272,7 @@ static Suite *span_suite(void) {
     tcase_add_test(tc, test_span_skip_full_windows);
     tcase_add_test(tc, test_span_cache_mid_window);
     tcase_add_test(tc, test_span_init_geometry);
+    tcase_add_test(tc, test_span_mark_bytes_pack);
     suite_add_tcase(s, tc);
     return s;
 }
