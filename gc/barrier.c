@@ -4,19 +4,24 @@
  *
  * Go's hybrid barrier (Yuasa deletion + Dijkstra insertion, "Eliminate STW
  * stack re-scanning", Clements & Hudson 2016): while marking, a store of
- * `val` into `*slot` first shades the pointer being overwritten and the
- * pointer being written:
+ * `val` into `*slot` first shades the pointer being overwritten and, while
+ * the storing thread's frames are grey, the pointer being written:
  *
- *     shade(*slot); shade(val); *slot = val
+ *     shade(*slot); if (frames not yet scanned) shade(val); *slot = val
  *
  * Shading the old value (Yuasa) keeps every object that was reachable when
  * mark began reachable for the marker even after the mutator cuts its last
  * heap reference: the snapshot is preserved. Shading the new value (Dijkstra)
  * covers pointers that come from a thread whose frames have not been scanned
  * yet: once written into the heap they could otherwise hide behind a black
- * object. Together they let each thread's frames be scanned once per cycle
- * with no rescan at mark termination, and stores into frames need no barrier
- * at all. Registered global ranges are scanned like heap objects — possibly
+ * object. Once its frames are scanned (gh_thread.frames_black, set by the
+ * mark-start handshake) a thread holds only pointers that scan shaded,
+ * pointers it loaded from the heap or a root (which the deletion half
+ * protects) and objects allocated black, so its values need no shading: the
+ * paper's condition, which Go drops because it cannot test a goroutine's
+ * stack colour cheaply (decisions.md). Together the halves let each
+ * thread's frames be scanned once per cycle with no rescan at mark
+ * termination, and stores into frames need no barrier at all. Registered global ranges are scanned like heap objects — possibly
  * before some thread's frames — so stores into them do go through GC_STORE.
  *
  * Shading here means: put the pointer in the thread's write-barrier buffer.
@@ -63,7 +68,8 @@ void gc_write_barrier(void **slot, void *value) {
     if (gh_load(&gci_wb_enabled)) {
         gh_thread *t = thr_current("gc_write_barrier");
         wb_enqueue(t, AO_load((volatile AO_t *)slot));
-        wb_enqueue(t, (uintptr_t)value);
+        if (!t->frames_black)
+            wb_enqueue(t, (uintptr_t)value);
     }
     AO_store_release((volatile AO_t *)slot, (uintptr_t)value);
 }
@@ -86,7 +92,8 @@ void gc_memmove(void *dst, const void *src, size_t n) {
             uintptr_t newv;
             memcpy(&newv, (const char *)src + off, sizeof newv);
             wb_enqueue(t, AO_load((volatile AO_t *)slot));
-            wb_enqueue(t, newv);
+            if (!t->frames_black)
+                wb_enqueue(t, newv);
         }
     }
     memmove(dst, src, n);

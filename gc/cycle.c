@@ -219,6 +219,7 @@ static void handshake_scan_frames(gh_thread *t) {
     mark_thread_frames(t->gcw, t);
     t->assist_credit = 0;
     work_dispose(t->gcw);
+    t->frames_black = true;
 }
 
 static volatile AO_t flushed_work;
@@ -239,6 +240,8 @@ void (*cycle_test_hook)(const char *point);
 static void sweep_termination(void) {
     sweep_finish();
     mark_reset_cycle();
+    for (gh_thread *t = thr_list(); t != NULL; t = t->next)
+        t->frames_black = false;
     gh_store(&gc_phase, GC_MARK);
     gh_store(&gci_wb_enabled, 1);
     gh_or(&alloc_hooks, ALLOC_HOOK_MARKING);
@@ -365,6 +368,8 @@ static void run_cycle(bool forced) {
     if (!stw_mark)
         record_pause(n, p1_end - p1_begin);
     announce_marking(n);
+    if (cycle_test_hook != NULL)
+        cycle_test_hook("mark-start");
 
     /* 2. Mark. Globals first, then every thread's frames by handshake: a
      * running thread scans its own at its next safepoint. */

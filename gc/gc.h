@@ -101,7 +101,8 @@ void rootcheck_verify(void);
 
 /* --- cycle.c --- */
 /* Test-only: called by the collector at named points of a cycle
- * ("mark-drained": marking found no work left, before termination). */
+ * ("mark-start": pause 1 is over, no thread has given its frames yet;
+ * "mark-drained": marking found no work left, before termination). */
 extern void (*cycle_test_hook)(const char *point);
 
 #endif /* GH_GC_H */

@@ -64,7 +64,12 @@ typedef struct gh_thread {
 
     /* Collector state, owned by gc/. */
     struct gcwork *gcw;
-    uintptr_t stack_scan_gen; /* the cycle whose roots this thread gave */
+    /* This mark phase's mark-start handshake scanned the thread's frames:
+     * they are black, and the write barrier need not shade the values the
+     * thread stores (gc/barrier.c). Cleared at sweep termination with the
+     * world stopped; set by the handshake, run by the thread itself or for
+     * it while it is parked or stopped. */
+    bool frames_black;
     int64_t assist_credit;    /* bytes the thread may allocate before assisting */
     size_t wbbuf_next;
     uintptr_t wbbuf[WBBUF_ENTRIES];

@@ -452,6 +452,61 @@ START_TEST(test_gc_gogc_env) {
 }
 END_TEST
 
+/* The hybrid barrier shades the value stored only while the storing
+ * thread's frames are grey: before its mark-start handshake. Once they are
+ * black, a value it holds was shaded by that scan, came from the heap
+ * (where the deletion half protects it) or was allocated black. The
+ * barrier is driven by hand here (wb on, nothing flushed), then a real
+ * cycle shows the flag's life: clear at mark start, set once the thread's
+ * frames were scanned. */
+static gh_thread *flag_thread;
+static int flag_at_start = -1, flag_at_drained = -1;
+
+static void frames_flag_hook(const char *point) {
+    if (strcmp(point, "mark-start") == 0)
+        flag_at_start = flag_thread->frames_black;
+    else if (strcmp(point, "mark-drained") == 0)
+        flag_at_drained = flag_thread->frames_black;
+}
+
+START_TEST(test_gc_barrier_shades_value_only_for_grey_frames) {
+    node *a = NULL, *b = NULL, *c = NULL;
+    GC_FRAME(f, &a, &b, &c);
+    a = gc_alloc(sizeof(node), &node_type);
+    b = gc_alloc(sizeof(node), &node_type);
+    c = gc_alloc(sizeof(node), &node_type);
+    gh_thread *t = thr_self;
+    ck_assert_uint_eq(t->wbbuf_next, 0);
+    AO_store(&gci_wb_enabled, 1);
+    t->frames_black = false;
+    GC_STORE(a->next, b); /* old value NULL: only b is queued */
+    ck_assert_uint_eq(t->wbbuf_next, 1);
+    ck_assert_uint_eq(t->wbbuf[0], (uintptr_t)b);
+    t->frames_black = true;
+    GC_STORE(a->next, c); /* only the overwritten b */
+    ck_assert_uint_eq(t->wbbuf_next, 2);
+    ck_assert_uint_eq(t->wbbuf[1], (uintptr_t)b);
+    gc_memmove(&a->other, &a->next, sizeof(void *)); /* old NULL, value c: nothing */
+    ck_assert_uint_eq(t->wbbuf_next, 2);
+    t->frames_black = false;
+    gc_memmove(&a->other, &b, sizeof(void *)); /* old c, value b */
+    ck_assert_uint_eq(t->wbbuf_next, 4);
+    ck_assert_uint_eq(t->wbbuf[2], (uintptr_t)c);
+    ck_assert_uint_eq(t->wbbuf[3], (uintptr_t)b);
+    t->wbbuf_next = 0;
+    AO_store(&gci_wb_enabled, 0);
+
+    flag_thread = t;
+    t->frames_black = true;
+    cycle_test_hook = frames_flag_hook;
+    gc_collect();
+    cycle_test_hook = NULL;
+    ck_assert_int_eq(flag_at_start, 0);
+    ck_assert_int_eq(flag_at_drained, 1);
+    GC_UNFRAME(f);
+}
+END_TEST
+
 /* The calls that take the world lock can collect (the caller parks while it
  * waits for the lock, and a whole cycle may finish meanwhile); under
  * gcstress each one does collect, so a pointer held across one outside
@@ -1291,6 +1346,7 @@ static Suite *gc_suite(bool fork) {
     Suite *s = suite_create("gc");
     TCase *roots = tcase_create("roots");
     tcase_add_checked_fixture(roots, setup, teardown);
+    tcase_add_test(roots, test_gc_barrier_shades_value_only_for_grey_frames);
     tcase_add_test(roots, test_gc_global_roots_survive);
     tcase_add_test(roots, test_gc_frame_roots_survive);
     tcase_add_test(roots, test_gc_interior_pointers);
