@@ -21,8 +21,9 @@
  * paper's condition, which Go drops because it cannot test a goroutine's
  * stack colour cheaply (decisions.md). Together the halves let each
  * thread's frames be scanned once per cycle with no rescan at mark
- * termination, and stores into frames need no barrier at all. Registered global ranges are scanned like heap objects — possibly
- * before some thread's frames — so stores into them do go through GC_STORE.
+ * termination, and stores into frames need no barrier at all. Registered
+ * global ranges are scanned like heap objects — possibly before some
+ * thread's frames — so stores into them do go through GC_STORE.
  *
  * Shading here means: put the pointer in the thread's write-barrier buffer.
  * When the buffer fills (WBBUF_ENTRIES) it is flushed: each pointer is shaded

@@ -4,9 +4,10 @@
  * Overview. After mark termination every in-use span is "unswept" (its
  * sweepgen is h-2, or h+1 if an mcache held it). Sweeping a span counts its
  * marked objects: those become the span's allocated objects for the next
- * cycle (the mark bytes, packed eight to a multiply, become the alloc bits:
- * no per-object work; span.h), and every other slot is free. A dead large object goes back to the mheap; a small
- * span with no marked object does too, with one cycle's delay (below).
+ * cycle (the mark bytes, packed eight to a multiply, become the alloc bits;
+ * span.h), and every other slot is free. A dead large object goes back to
+ * the mheap; a small span with no marked object does too, with one cycle's
+ * delay (below).
  *
  * Who sweeps, all concurrently with the mutators:
  *   - the collector thread between cycles, a batch at a time, yielding
