@@ -37,7 +37,7 @@ static const struct {
     {"gccheckmark", &gh_debug.gccheckmark, 0, "verify each mark with a stopped re-mark"},
     {"gcstoptheworld", &gh_debug.gcstoptheworld, 0, "run whole cycles with the world stopped"},
     {"invalidptr", &gh_debug.invalidptr, GH_DEBUG >= 2, "die on pointers into free heap memory"},
-    {"gcstress", &gh_debug.gcstress, 0, "a full cycle every N refills, and in each world-lock call"},
+    {"gcstress", &gh_debug.gcstress, 0, "a cycle every N refills and in each world-lock call"},
     {"memprofilerate", &gh_debug.memprofilerate, 512 * 1024, "bytes between heap profile samples"},
     {"sysfail", &gh_debug.sysfail, 0, "make the Nth OS mapping call fail (tests)"},
     {"rootcheck", &gh_debug.rootcheck, 0, "report objects only unframed C locals point to"},
