@@ -41,10 +41,14 @@ typedef struct gcbits_chunk {
 
 #define GCBITS_PAYLOAD (GCBITS_CHUNK_BYTES - offsetof(gcbits_chunk, bits))
 
+/* Each generation is a list, newest first, whose tail (its oldest chunk)
+ * is kept too, so that the epoch change splices whole lists in constant
+ * time: it runs with the world stopped, and walking the chunks there made
+ * pause 2 grow with the heap (0.3 ms at 1.4 GB live). */
 static gh_mutex gcbits_lock = GH_MUTEX_INIT;
-static gcbits_chunk *gen_next_chunk;   /* head = newest; published atomically */
-static gcbits_chunk *gen_current;
-static gcbits_chunk *gen_previous;
+static gcbits_chunk *gen_next_chunk, *gen_next_tail; /* head published atomically */
+static gcbits_chunk *gen_current, *gen_current_tail;
+static gcbits_chunk *gen_previous, *gen_previous_tail;
 static gcbits_chunk *recycled;         /* cleared chunks ready for reuse */
 static volatile AO_t next_head;        /* == gen_next_chunk, for lock-free readers */
 
@@ -79,6 +83,8 @@ static uint8_t *gcbits_alloc(size_t bytes) {
         }
         c->free_offset = bytes;
         c->next = gen_next_chunk;
+        if (gen_next_chunk == NULL)
+            gen_next_tail = c;
         gen_next_chunk = c;
         gh_store_release(&next_head, (uintptr_t)c);
         p = c->bits;
@@ -93,15 +99,15 @@ uint8_t *gcbits_new_marks(uintptr_t nelems) { return gcbits_alloc(span_mark_byte
 
 void gcbits_next_epoch(void) {
     gh_lock(&gcbits_lock);
-    while (gen_previous != NULL) {
-        gcbits_chunk *c = gen_previous;
-        gen_previous = c->next;
-        c->next = recycled;
-        recycled = c;
+    if (gen_previous != NULL) {
+        gen_previous_tail->next = recycled;
+        recycled = gen_previous;
     }
     gen_previous = gen_current;
+    gen_previous_tail = gen_current_tail;
     gen_current = gen_next_chunk;
-    gen_next_chunk = NULL;
+    gen_current_tail = gen_next_tail;
+    gen_next_chunk = gen_next_tail = NULL;
     gh_store_release(&next_head, 0);
     gh_unlock(&gcbits_lock);
 }
@@ -120,5 +126,6 @@ void gcbits_release_all(void) {
     free_list(gen_previous);
     free_list(recycled);
     gen_next_chunk = gen_current = gen_previous = recycled = NULL;
+    gen_next_tail = gen_current_tail = gen_previous_tail = NULL;
     gh_store(&next_head, 0);
 }

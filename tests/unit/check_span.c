@@ -262,6 +262,43 @@ START_TEST(test_span_mark_bytes_pack) {
 }
 END_TEST
 
+/* gcbits generations: memory handed out in one epoch is zeroed, is not
+ * handed out again while it can still be a span's alloc bits or mark bytes
+ * (the next two epoch changes), and is recycled after the third, so the
+ * chunk count stays bounded. Run without a heap: nothing else allocates
+ * from gcbits meanwhile. */
+#define GB_EPOCHS 16
+#define GB_PER_EPOCH 200 /* of 1024 bytes: a few 64 KiB chunks per epoch */
+
+START_TEST(test_gcbits_generations) {
+    static uint8_t *got[GB_EPOCHS][GB_PER_EPOCH];
+    bool reused_at_third = false;
+    for (int e = 0; e < GB_EPOCHS; e++) {
+        for (int i = 0; i < GB_PER_EPOCH; i++) {
+            uint8_t *p = gcbits_new_marks(1024);
+            for (int b = 0; b < 1024; b++)
+                ck_assert_msg(p[b] == 0, "epoch %d: bytes handed out not zeroed", e);
+            memset(p, 0xff, 1024);
+            for (int j = 0; j < i; j++)
+                ck_assert_msg(!(p < got[e][j] + 1024 && got[e][j] < p + 1024),
+                              "epoch %d hands out the same memory twice", e);
+            for (int back = 1; back <= 3 && back <= e; back++)
+                for (int j = 0; j < GB_PER_EPOCH; j++) {
+                    uint8_t *q = got[e - back][j];
+                    bool overlap = p < q + 1024 && q < p + 1024;
+                    ck_assert_msg(!overlap || back == 3,
+                                  "epoch %d reuses memory of epoch %d", e, e - back);
+                    reused_at_third |= overlap;
+                }
+            got[e][i] = p;
+        }
+        gcbits_next_epoch();
+    }
+    ck_assert_msg(reused_at_third, "chunks are never recycled");
+    gcbits_release_all();
+}
+END_TEST
+
 static Suite *span_suite(void) {
     Suite *s = suite_create("span");
     TCase *tc = tcase_create("alloc_bits");
@@ -274,6 +311,9 @@ static Suite *span_suite(void) {
     tcase_add_test(tc, test_span_init_geometry);
     tcase_add_test(tc, test_span_mark_bytes_pack);
     suite_add_tcase(s, tc);
+    TCase *gb = tcase_create("gcbits");
+    tcase_add_test(gb, test_gcbits_generations);
+    suite_add_tcase(s, gb);
     return s;
 }
 
