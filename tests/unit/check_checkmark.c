@@ -7,12 +7,17 @@
  * world is running, termination has not begun). At that point object B,
  * reachable from a frame, is black; object X is white, reachable from
  * nothing the collector knows (its address sits in a plain static). A second
- * registered thread then stores X into B:
+ * thread, registered only then, so that its frames were never scanned and
+ * count as grey, stores X into B:
  *   - without GC_STORE: X stays white although B now reaches it, so the
  *     sweep would free a reachable object. Checkmark verification must
  *     abort naming X, its type, and the slot of B holding it.
- *   - with GC_STORE: the barrier shades X, the termination handshake finds
- *     the work, marking resumes, X survives with its contents.
+ *   - with GC_STORE: the barrier's insertion half shades X (the storing
+ *     thread's frames are grey), the termination handshake finds the work,
+ *     marking resumes, X survives with its contents.
+ * (A thread whose frames were scanned does not shade the value it stores:
+ * everything it can legally hold is marked or protected by the deletion
+ * half, gc/barrier.c. X, read from a plain static, is not such a value.)
  * Each case runs in a forked child so its environment (GOHEAP_DEBUG) and its
  * abort stay there.
  */
@@ -60,13 +65,11 @@ static void hook(const char *point) {
 /* The mutator that performs the store while marking is paused. */
 static void *mutator(void *arg) {
     (void)arg;
-    gc_thread_register();
-    gc_enter_blocking();
     pthread_mutex_lock(&lock);
     while (state != 1)
         pthread_cond_wait(&cv, &lock);
     pthread_mutex_unlock(&lock);
-    gc_leave_blocking();
+    gc_thread_register(); /* during the mark: frames grey (see above) */
     cm_node *x = (cm_node *)hidden_obj;
     if (use_barrier)
         GC_STORE(black_obj->next, x);
