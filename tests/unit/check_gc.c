@@ -890,6 +890,14 @@ static mspan *batch_spans[BATCH_SPANS];
 static unsigned batch_seen[BATCH_SPANS]; /* times each was handed to the hook */
 static unsigned batch_hook_calls, batch_hook_max;
 
+/* Every one of the test's spans is swept for this cycle and listed. */
+static void assert_batch_spans_swept_and_listed(void) {
+    for (unsigned i = 0; i < BATCH_SPANS; i++) {
+        ck_assert_ptr_nonnull(batch_spans[i]->list);
+        ck_assert_uint_eq(gh_load(&batch_spans[i]->sweepgen), gh_load(&mheap_.sweepgen));
+    }
+}
+
 static void count_batch(mspan *const *spans, unsigned n) {
     batch_hook_calls++;
     if (n > batch_hook_max)
@@ -931,10 +939,7 @@ START_TEST(test_gc_pop_unswept_batch) {
     }
     sweep_end();
     sweep_finish();
-    for (unsigned i = 0; i < BATCH_SPANS; i++) {
-        ck_assert_ptr_nonnull(batch_spans[i]->list);
-        ck_assert_uint_eq(gh_load(&batch_spans[i]->sweepgen), gh_load(&mheap_.sweepgen));
-    }
+    assert_batch_spans_swept_and_listed();
 }
 END_TEST
 
@@ -977,11 +982,9 @@ START_TEST(test_gc_sweep_batch_sweeps_each_span_once) {
     ck_assert_uint_eq(unswept_pages(), 0);
     ck_assert_uint_le(batch_hook_max, 8);
     ck_assert_uint_ge(batch_hook_calls, BATCH_SPANS / 8);
-    for (unsigned i = 0; i < BATCH_SPANS; i++) {
+    for (unsigned i = 0; i < BATCH_SPANS; i++)
         ck_assert_uint_eq(batch_seen[i], 1);
-        ck_assert_ptr_nonnull(batch_spans[i]->list);
-        ck_assert_uint_eq(gh_load(&batch_spans[i]->sweepgen), gh_load(&mheap_.sweepgen));
-    }
+    assert_batch_spans_swept_and_listed();
     sweep_finish();
 }
 END_TEST
@@ -1065,10 +1068,7 @@ START_TEST(test_gc_sweep_credit_takes_own_span) {
     gh_store(&s->sweepgen, gh_load(&mheap_.sweepgen) + 3);
     mcentral_uncache_span(c, s);
     sweep_finish();
-    for (unsigned i = 0; i < BATCH_SPANS; i++) {
-        ck_assert_ptr_nonnull(batch_spans[i]->list);
-        ck_assert_uint_eq(gh_load(&batch_spans[i]->sweepgen), gh_load(&mheap_.sweepgen));
-    }
+    assert_batch_spans_swept_and_listed();
 }
 END_TEST
 
