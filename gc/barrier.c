@@ -34,7 +34,11 @@
  * the world stopped; every thread resumes through sched_lock (an acquire),
  * so each store after the resume sees the new value. The store itself is a
  * release store so that a marker that loads the new pointer also sees the
- * heap bitmap written when the object was allocated.
+ * heap bitmap written when the object was allocated. frames_black is the
+ * storing thread's own: cleared with the world stopped, set by its
+ * handshake, which it runs itself or which the collector runs for it under
+ * sched_lock while it is parked or stopped, so it reads the flag only after
+ * resuming through that lock.
  */
 #include <string.h>
 

@@ -6,12 +6,14 @@
  *
  *   1. Sweep termination (pause 1). The collector thread first finishes the
  *      last cycle's sweeping with the world running, then stops the world,
- *      sweeps the few spans left, clears page_marks, and enters GC_MARK:
- *      the write barrier and allocate-black are switched on.
+ *      sweeps the few spans left, clears page_marks, marks every thread's
+ *      frames grey (frames_black = false), and enters GC_MARK: the write
+ *      barrier and allocate-black are switched on.
  *   2. Concurrent mark. The world runs. The collector thread shades the
  *      global roots (registered ranges, specials, the finalizer queue), then
  *      asks every thread, by handshake, to give its frames and its tiny
- *      block once; parked threads are done for them. Background workers
+ *      block once (its frames are black from then on: the barrier stops
+ *      shading the values it stores); parked threads are done for them. Background workers
  *      (GOHEAP_MARKERS in all, this thread included) drain the grey queue;
  *      allocating threads pay assists. When no worker holds work and the
  *      queue is empty, a ragged barrier (a handshake flushing every
