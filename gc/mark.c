@@ -129,11 +129,35 @@ static inline mspan *span_for_shade(uintptr_t p, uintptr_t holder, uintptr_t slo
  * previous one did (objects allocated together point at each other), and
  * then the lookup through the arena index is skipped: an in-use span stays
  * in use until the sweep that follows the mark, and its page_marks bit, set
- * when it became the hint, stays set. base and len are the span's bounds,
- * kept here so the test needs no load. */
+ * when it became the hint, stays set.
+ *
+ * The hint copies what shading and scanning an object of the span read
+ * (bounds, mark bytes, object size, division magic, noscan), so that a
+ * marker keeps them in registers while it walks objects allocated together
+ * and never reloads them from the mspan. For a span of objects of at most
+ * 64 words lying in one arena it also keeps where the span's heap bits
+ * start: a page is 16 bitmap words, so the span starts on a bitmap word,
+ * and an object's bits are found by its word offset in the span alone
+ * (scan_small).
+ *
+ * On a chain of objects (a list, a tree walked down one side) marking is
+ * one long dependency: load a slot, find and mark its object, find the
+ * object's heap bits, load its first pointer slot. Where the object size is
+ * a power of two no larger than a page (8 of the size classes, 16 to 8192
+ * bytes), objects are aligned to their size within a page-aligned span, so
+ * a pointer's object is found with a mask and its index with a shift
+ * instead of two multiplies on that path. */
 typedef struct span_hint {
-    mspan *span; /* NULL: none yet */
-    uintptr_t base, len;
+    uintptr_t base, len; /* p is in the span iff p - base < len; len 0: none */
+    mspan *span;
+    volatile unsigned char *marks;
+    uintptr_t elemsize;
+    uint32_t divmagic;
+    unsigned elem_shift;   /* log2(elemsize) if a power of two <= a page, else 0 */
+    bool noscan;
+    unsigned elem_words;  /* elemsize in words, when bits != NULL */
+    uint64_t elem_mask;   /* elem_words low bits set */
+    const uint64_t *bits; /* the span's first heap-bitmap word; NULL: scan it bit by bit */
 } span_hint;
 
 GH_INLINE bool hint_covers(const span_hint *h, uintptr_t p) { return p - h->base < h->len; }
@@ -142,6 +166,46 @@ GH_INLINE void hint_set(span_hint *h, mspan *s) {
     h->span = s;
     h->base = s->startaddr;
     h->len = s->limit - s->startaddr;
+    h->marks = s->mark_bytes;
+    h->elemsize = s->elemsize;
+    h->divmagic = s->divmagic;
+    h->elem_shift = 0;
+    if ((s->elemsize & (s->elemsize - 1)) == 0 && s->elemsize <= GH_PAGE_SIZE)
+        h->elem_shift = (unsigned)__builtin_ctzl(s->elemsize);
+    h->noscan = sc_span_class_noscan(s->spanclass);
+    heap_arena *ha = s->arena;
+    uintptr_t words = s->elemsize / GH_PTR_SIZE;
+    h->bits = NULL;
+    if (!h->noscan && words <= 64 && s->limit - ha->base <= GH_ARENA_BYTES) {
+        h->bits = &ha->bitmap[(s->startaddr - ha->base) / GH_PTR_SIZE / 64];
+        h->elem_words = (unsigned)words;
+        h->elem_mask = words == 64 ? ~(uint64_t)0 : ((uint64_t)1 << words) - 1;
+    }
+}
+
+/* Marks the object of the hint's span that p points into. If this call
+ * marked it and it has pointers, it goes to *next when next is not NULL
+ * and *next is free, else to the queue. */
+GH_INLINE void hint_mark(gcwork *w, const span_hint *h, uintptr_t p, uintptr_t *next) {
+    uintptr_t idx, obj;
+    if (h->elem_shift != 0) {
+        idx = (p - h->base) >> h->elem_shift;
+        obj = p & ~(h->elemsize - 1);
+    } else {
+        idx = sc_obj_index(p - h->base, h->divmagic);
+        obj = h->base + idx * h->elemsize;
+    }
+    volatile unsigned char *m = &h->marks[idx];
+    if (AO_char_load(m)) /* see span_try_mark */
+        return;
+    AO_char_store(m, 1);
+    w->bytes_marked += h->elemsize;
+    if (h->noscan)
+        return;
+    if (next != NULL && *next == 0)
+        *next = obj;
+    else
+        work_put(w, obj);
 }
 
 /* Marks object idx of s; queues it if this call marked it and it has
@@ -156,22 +220,13 @@ GH_INLINE void mark_and_queue(gcwork *w, mspan *s, uintptr_t idx) {
 }
 
 /* Shades p (found in `slot` of object `holder`, 0 for roots). */
-static inline void shade_from(gcwork *w, span_hint *hint, uintptr_t p, uintptr_t holder,
-                              uintptr_t slot) {
-    mspan *s = hint->span;
-    if (!hint_covers(hint, p)) {
-        s = span_for_shade(p, holder, slot);
-        if (s == NULL)
-            return;
-        hint_set(hint, s);
-    }
-    mark_and_queue(w, s, span_obj_index(s, p));
+static inline void shade_from(gcwork *w, uintptr_t p, uintptr_t holder, uintptr_t slot) {
+    mspan *s = span_for_shade(p, holder, slot);
+    if (s != NULL)
+        mark_and_queue(w, s, span_obj_index(s, p));
 }
 
-void mark_shade(gcwork *w, uintptr_t p) {
-    span_hint hint = {0};
-    shade_from(w, &hint, p, 0, 0);
-}
+void mark_shade(gcwork *w, uintptr_t p) { shade_from(w, p, 0, 0); }
 
 /* --- batched shading in the background mark loop ---
  *
@@ -206,8 +261,10 @@ typedef struct shade_batch {
     } e[SHADE_BATCH];
 } shade_batch;
 
-/* Shades the batch's pointers; returns whether there were any. */
-static bool shade_batch_run(gcwork *w, span_hint *hint, shade_batch *sb) {
+/* Shades the batch's pointers, which must be some; returns the span of the
+ * last one that was in an allocated span (the caller's next hint), or
+ * NULL. */
+static mspan *shade_batch_run(gcwork *w, shade_batch *sb) {
     unsigned n = sb->n, k = 0;
     for (unsigned i = 0; i < n; i++) {
         uintptr_t p = sb->e[i].p;
@@ -222,18 +279,29 @@ static bool shade_batch_run(gcwork *w, span_hint *hint, shade_batch *sb) {
     }
     for (unsigned i = 0; i < k; i++)
         mark_and_queue(w, sb->e[i].s, sb->e[i].idx);
-    if (k != 0)
-        hint_set(hint, sb->e[k - 1].s);
     sb->n = 0;
-    return n != 0;
+    return k != 0 ? sb->e[k - 1].s : NULL;
+}
+
+/* Shades what the batch holds, if anything; returns whether it held any.
+ * (The hint is updated here rather than in shade_batch_run so that its
+ * address never leaves the marker's loop and it can live in registers.) */
+GH_INLINE bool batch_flush(gcwork *w, span_hint *hint, shade_batch *sb) {
+    if (sb->n == 0)
+        return false;
+    mspan *s = shade_batch_run(w, sb);
+    if (s != NULL)
+        hint_set(hint, s);
+    return true;
 }
 
 /* Shades p, found in `slot` of a heap object (0 for a barrier buffer's
- * pointer), now or in the batch. */
-static inline void batch_shade(gcwork *w, span_hint *hint, shade_batch *sb, uintptr_t p,
-                               uintptr_t slot) {
+ * pointer), now or in the batch. An object of the hint's span that this
+ * marks may go to *next (hint_mark). */
+GH_INLINE void batch_shade(gcwork *w, span_hint *hint, shade_batch *sb, uintptr_t p,
+                           uintptr_t slot, uintptr_t *next) {
     if (hint_covers(hint, p)) {
-        mark_and_queue(w, hint->span, span_obj_index(hint->span, p));
+        hint_mark(w, hint, p, next);
         return;
     }
     heap_arena *ha = arena_of(p);
@@ -242,7 +310,7 @@ static inline void batch_shade(gcwork *w, span_hint *hint, shade_batch *sb, uint
     mspan *s = (mspan *)gh_load(&ha->spans[arena_page_index(p)]);
     __builtin_prefetch(s);
     if (sb->n == SHADE_BATCH)
-        shade_batch_run(w, hint, sb);
+        batch_flush(w, hint, sb);
     unsigned i = sb->n++;
     sb->e[i].p = p;
     sb->e[i].slot = slot;
@@ -254,46 +322,71 @@ void mark_shade_n(gcwork *w, const uintptr_t *ptrs, size_t n) {
     span_hint hint = {0};
     shade_batch batch = {0};
     for (size_t i = 0; i < n; i++)
-        batch_shade(w, &hint, &batch, ptrs[i], 0);
-    shade_batch_run(w, &hint, &batch);
+        batch_shade(w, &hint, &batch, ptrs[i], 0, NULL);
+    batch_flush(w, &hint, &batch);
+}
+
+/* Shades each non-NULL pointer of the object at b in the hint's span, a
+ * span with heap bits in the hint: the object's bits are in one bitmap word,
+ * or in two when it straddles a 64-word boundary. */
+GH_INLINE void scan_small(gcwork *w, span_hint *hint, uintptr_t b, shade_batch *sb,
+                          uintptr_t *next) {
+    uintptr_t off = (b - hint->base) / GH_PTR_SIZE;
+    unsigned shift = off % 64;
+    const volatile AO_t *bw = (const volatile AO_t *)&hint->bits[off / 64];
+    uint64_t bits = (uint64_t)AO_load(bw) >> shift;
+    if (shift + hint->elem_words > 64)
+        bits |= (uint64_t)AO_load(bw + 1) << (64 - shift);
+    bits &= hint->elem_mask;
+    while (bits != 0) {
+        uintptr_t slot = b + (uintptr_t)__builtin_ctzll(bits) * GH_PTR_SIZE;
+        bits &= bits - 1;
+        uintptr_t p = AO_load_acquire((volatile AO_t *)slot);
+        if (p != 0)
+            batch_shade(w, hint, sb, p, slot, next);
+    }
 }
 
 typedef struct scan_ctx {
     gcwork *w;
-    uintptr_t obj;
-    span_hint hint;
-    shade_batch *batch; /* NULL: shade each pointer at once */
+    span_hint *hint;
+    shade_batch *batch;
 } scan_ctx;
 
-GH_INLINE void shade_slot(void *ctx, uintptr_t slot, uintptr_t p) {
+GH_INLINE void shade_slot_batched(void *ctx, uintptr_t slot, uintptr_t p) {
     scan_ctx *c = ctx;
-    if (c->batch != NULL)
-        batch_shade(c->w, &c->hint, c->batch, p, slot);
-    else
-        shade_from(c->w, &c->hint, p, c->obj, slot);
+    batch_shade(c->w, c->hint, c->batch, p, slot, NULL);
 }
 
 /* Scans the grey object (or oblet) at b; returns the bytes scanned. The
- * hint (see span_hint) is carried from object to object; b's own span is
- * often it, too. The pointers found go through `batch` when it is not NULL.
- * Go: scanobject */
-GH_INLINE uintptr_t scan_object(gcwork *w, span_hint *hint, uintptr_t b, shade_batch *batch) {
-    mspan *s = hint_covers(hint, b) ? hint->span : span_of(b);
-    GH_ASSERT(s != NULL);
-    uintptr_t n = s->elemsize;
-    uintptr_t obj = b;
-    if (n > OBLET_BYTES) {
-        obj = s->startaddr;
-        if (b == obj) {
-            /* Queue the other oblets; each entry's address says which. */
-            for (uintptr_t o = b + OBLET_BYTES; o < obj + n; o += OBLET_BYTES)
-                work_put(w, o);
-        }
-        n = GH_MIN(obj + s->elemsize - b, OBLET_BYTES);
+ * hint becomes b's span (it usually is already: objects are scanned in
+ * about the order they were found); the pointers found go through the
+ * batch, and one grey object of a small object's span may be handed back in
+ * *next when next is not NULL (see mark_drain). Go: scanobject */
+GH_INLINE uintptr_t scan_object(gcwork *w, span_hint *hint, uintptr_t b, shade_batch *batch,
+                                uintptr_t *next) {
+    if (!hint_covers(hint, b)) {
+        mspan *s = span_of(b);
+        GH_ASSERT(s != NULL);
+        hint_set(hint, s);
     }
-    scan_ctx ctx = {w, obj, *hint, batch};
-    hb_for_each_pointer(s->arena, b, n, shade_slot, &ctx);
-    *hint = ctx.hint;
+    uintptr_t n = hint->elemsize;
+    if (GH_LIKELY(hint->bits != NULL)) {
+        scan_small(w, hint, b, batch, next);
+    } else {
+        mspan *s = hint->span;
+        if (n > OBLET_BYTES) {
+            uintptr_t obj = s->startaddr;
+            if (b == obj) {
+                /* Queue the other oblets; each entry's address says which. */
+                for (uintptr_t o = b + OBLET_BYTES; o < obj + n; o += OBLET_BYTES)
+                    work_put(w, o);
+            }
+            n = GH_MIN(obj + s->elemsize - b, OBLET_BYTES);
+        }
+        scan_ctx ctx = {w, hint, batch};
+        hb_for_each_pointer(s->arena, b, n, shade_slot_batched, &ctx);
+    }
     w->scan_work += (int64_t)n;
     /* Publish progress now and then: parked assists wait for it. */
     if (w->scan_work >= SCAN_FLUSH_BYTES)
@@ -316,11 +409,18 @@ void mark_drain(gcwork *w) {
     shade_batch batch = {0};
     span_hint hint = {0};
     unsigned head = 0, n = 0, since_balance = 0;
+    uintptr_t next = 0;
     for (;;) {
         if (++since_balance == BALANCE_INTERVAL) {
             since_balance = 0;
             if (work_global_empty())
                 work_balance(w);
+        }
+        if (next != 0) {
+            uintptr_t b = next;
+            next = 0;
+            scan_object(w, &hint, b, &batch, &next);
+            continue;
         }
         /* Top the ring up from the local buffer; only an empty ring looks
          * further: first to the shade batch, then to the other buffer and
@@ -330,7 +430,7 @@ void mark_drain(gcwork *w) {
             if (b == 0) {
                 if (n != 0)
                     break;
-                if (shade_batch_run(w, &hint, &batch))
+                if (batch_flush(w, &hint, &batch))
                     continue;
                 if ((b = work_tryget_slow(w)) == 0)
                     break;
@@ -346,7 +446,7 @@ void mark_drain(gcwork *w) {
         uintptr_t b = ring[head];
         head = (head + 1) % PREFETCH_DEPTH;
         n--;
-        scan_object(w, &hint, b, &batch);
+        scan_object(w, &hint, b, &batch, &next);
     }
 }
 
@@ -357,13 +457,13 @@ int64_t mark_drain_n(gcwork *w, int64_t budget) {
     while (done < budget) {
         uintptr_t b = work_tryget(w);
         if (b == 0) {
-            if (shade_batch_run(w, &hint, &batch))
+            if (batch_flush(w, &hint, &batch))
                 continue;
             break;
         }
-        done += (int64_t)scan_object(w, &hint, b, &batch);
+        done += (int64_t)scan_object(w, &hint, b, &batch, NULL);
     }
-    shade_batch_run(w, &hint, &batch); /* nothing may stay unseen in it */
+    batch_flush(w, &hint, &batch); /* nothing may stay unseen in it */
     return done;
 }
 
@@ -501,10 +601,8 @@ void mark_assist_release(void) {
 
 static void shade_root_slot(void **slot, void *arg) {
     uintptr_t p = AO_load_acquire((volatile AO_t *)slot);
-    if (p != 0) {
-        span_hint hint = {0};
-        shade_from(arg, &hint, p, 0, (uintptr_t)slot);
-    }
+    if (p != 0)
+        shade_from(arg, p, 0, (uintptr_t)slot);
 }
 
 void mark_thread_frames(gcwork *w, gh_thread *t) {
@@ -516,13 +614,23 @@ static void shade_value(void *ctx, uintptr_t p) {
         mark_shade(ctx, p);
 }
 
+typedef struct referent_ctx {
+    gcwork *w;
+    uintptr_t obj;
+} referent_ctx;
+
+GH_INLINE void shade_referent(void *ctx, uintptr_t slot, uintptr_t p) {
+    referent_ctx *c = ctx;
+    shade_from(c->w, p, c->obj, slot);
+}
+
 /* Marks the referents of obj without marking obj (a finalizable object). */
 static void scan_referents(void *ctx, uintptr_t obj) {
     mspan *s = span_of(obj);
     if (s == NULL || sc_span_class_noscan(s->spanclass))
         return;
-    scan_ctx c = {ctx, obj, {0}, NULL};
-    hb_for_each_pointer(s->arena, obj, s->elemsize, shade_slot, &c);
+    referent_ctx c = {ctx, obj};
+    hb_for_each_pointer(s->arena, obj, s->elemsize, shade_referent, &c);
 }
 
 void mark_globals(gcwork *w) {

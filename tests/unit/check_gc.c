@@ -4,7 +4,8 @@
  *
  * Covers: objects reachable from global roots, GC_FRAMEs, interior
  * pointers, arrays and large objects (> 32 KiB, and > 128 KiB so oblets are
- * scanned), a random graph (the marker's batched shading) survive gc_collect
+ * scanned), a random graph (the marker's batched shading), a chain through
+ * every small size class (the marker's small-object scan) survive gc_collect
  * with their contents intact; unreachable ones
  * (including cycles and self-references) are reclaimed: heap_alloc drops,
  * frees rises, the memory is reused without growing heap_sys; noscan
@@ -223,6 +224,63 @@ END_TEST
 START_TEST(test_gc_arrays_large) { check_array(5000); }      /* 40 KiB */
 END_TEST
 START_TEST(test_gc_arrays_oblets) { check_array(200000); }   /* 1.6 MB: 13 oblets */
+END_TEST
+
+/* One chain through objects of every small size class, each pointing into
+ * the middle of the next from its first or (every other object) its last
+ * word: the marker's small-object scan must find bits that straddle two
+ * bitmap words (48-byte objects, say), map an interior pointer to its
+ * object's start by a mask (power-of-two sizes) or by division, and follow
+ * a chain through the object it keeps in hand rather than queueing
+ * (mark_drain's next); objects over 64 words go through the general scan.
+ * Every link survives with its contents, and nothing else is left. */
+static void **chain_link(void **o, size_t words) { return o[0] != NULL ? o[0] : o[words - 1]; }
+
+START_TEST(test_gc_chain_through_every_class) {
+    void **head = NULL, **prev = NULL;
+    GC_FRAME(f, &head, &prev);
+    size_t count = 0, bytes = 0, prev_words = 0;
+    for (int c = 1; c < SC_NUM_SIZE_CLASSES; c++) {
+        size_t sz = sc_class_to_size[c], words = sz / 8;
+        size_t slots[2] = {0, sz - 8};
+        const gc_type *t = gc_type_build("link", sz, slots, words > 1 ? 2 : 1);
+        size_t n = GH_MAX((size_t)20, ((size_t)96 << 10) / sz);
+        for (size_t i = 0; i < n; i++) {
+            void **o = gc_alloc(sz, t);
+            if (words > 2)
+                fill((uint64_t *)o + 1, words - 2, count);
+            void *inside = (char *)o + (sz / 2 & ~(size_t)7);
+            if (prev == NULL)
+                head = o;
+            else if (count % 2 == 0)
+                GC_STORE(prev[0], inside);
+            else
+                GC_STORE(prev[prev_words - 1], inside);
+            prev = o;
+            prev_words = words;
+            count++;
+            bytes += sz;
+        }
+    }
+    prev = NULL;
+    garbage(8 * MIB);
+    gc_collect();
+    size_t seen = 0;
+    for (void **o = head; o != NULL; seen++) {
+        size_t words = gc_usable_size(o) / 8;
+        if (words > 2)
+            ck_assert_msg(filled((uint64_t *)o + 1, words - 2, seen),
+                          "link %zu (%zu bytes) overwritten", seen, words * 8);
+        void **link = chain_link(o, words);
+        o = link == NULL ? NULL : gc_base(link);
+        ck_assert(seen + 1 == count || o != NULL);
+    }
+    ck_assert_uint_eq(seen, count);
+    gc_stats st = stats();
+    ck_assert_uint_eq(st.heap_objects, count);
+    ck_assert_uint_eq(st.heap_alloc, bytes);
+    GC_UNFRAME(f);
+}
 END_TEST
 
 /* A large object whose only pointers are at its end (beyond the first
@@ -1354,6 +1412,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(roots, test_gc_arrays_large);
     tcase_add_test(roots, test_gc_arrays_oblets);
     tcase_add_test(roots, test_gc_large_chain);
+    tcase_add_test(roots, test_gc_chain_through_every_class);
     tcase_add_test(roots, test_gc_random_graph_survives);
     tcase_add_test(roots, test_gc_remove_roots);
     suite_add_tcase(s, roots);
