@@ -26,6 +26,11 @@
  * takes objects from the queue several ahead of scanning them, prefetching
  * each object and its heap-bitmap word, and shades the pointers it finds in
  * batches whose span and mark-byte misses overlap (see "batched shading").
+ * It is also built around dependency chains: the first grey object a scan
+ * finds in the span it is working in (usually cached: allocated next to the
+ * one being scanned) is kept in hand and scanned next, without a round trip
+ * through the queue and the ring, so a linked list is marked at the speed
+ * of its load-to-load chain (span_hint).
  *
  * Pointer slots may hold any value a C program stores there: NULL and
  * pointers outside the heap are ignored. A pointer into the heap's address
