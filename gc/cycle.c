@@ -361,11 +361,13 @@ static void run_cycle(bool forced) {
     sweep_termination();
     pacer_state.live_at_trigger = heap_before;
     gcwork w = {.background = true};
+    uint64_t p1_end;
     if (!stw_mark) {
-        stw_start();
+        p1_end = stw_start();
         world_lock_release();
+    } else {
+        p1_end = now_ns(CLOCK_MONOTONIC); /* the pause goes on through the mark */
     }
-    uint64_t p1_end = now_ns(CLOCK_MONOTONIC);
     p1_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - p1_cpu;
     if (!stw_mark)
         record_pause(n, p1_end - p1_begin);
@@ -423,9 +425,8 @@ static void run_cycle(bool forced) {
         if (!gh_load(&flushed_work) && work_global_empty())
             break;
         /* Threads produced work after the barrier: resume marking. */
-        stw_start();
+        record_pause(n, stw_start() - p2_begin);
         world_lock_release();
-        record_pause(n, now_ns(CLOCK_MONOTONIC) - p2_begin);
     }
     if (!stw_mark)
         workers_set_active(false);
@@ -443,8 +444,7 @@ static void run_cycle(bool forced) {
     num_gc = n;
     if (forced)
         num_forced_gc++;
-    stw_start();
-    uint64_t end = now_ns(CLOCK_MONOTONIC);
+    uint64_t end = stw_start();
     term_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - term_cpu;
     record_pause(n, stw_mark ? end - p1_begin : end - p2_begin);
     struct timespec rt;

@@ -41,6 +41,7 @@
 #include "thread.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 #include "env.h"
 #include "lock.h"
@@ -263,16 +264,21 @@ void stw_stop(void) {
     pthread_mutex_unlock(&sched_lock);
 }
 
-void stw_start(void) {
+uint64_t stw_start(void) {
     pthread_mutex_lock(&sched_lock);
     gh_and(&gci_safepoint_request, ~(uintptr_t)SAFEPOINT_STW);
     stopper = NULL;
+    /* Read under sched_lock: a stopped thread, even woken spuriously,
+     * retakes it before it runs on, so none runs before this time. */
+    struct timespec released;
+    clock_gettime(CLOCK_MONOTONIC, &released);
     pthread_mutex_unlock(&sched_lock);
     /* Woken after the unlock: a woken thread must retake sched_lock, and
      * if the restarter were descheduled while still holding it (a woken
      * thread may preempt its waker), the whole world would wait for the
      * restarter to run again. */
     pthread_cond_broadcast(&resume_cv);
+    return (uint64_t)released.tv_sec * 1000000000u + (uint64_t)released.tv_nsec;
 }
 
 void thr_handshake(thr_handshake_fn fn) {

@@ -114,7 +114,13 @@ void world_lock_acquire_parked(void);
 /* Stops every other registered thread at a safepoint (or leaves it parked).
  * The caller holds the world lock. */
 void stw_stop(void);
-void stw_start(void);
+/* Restarts them. Returns the CLOCK_MONOTONIC time, in ns, at which the stop
+ * request was withdrawn: the end of the pause. It is read before waking the
+ * stopped threads because a woken thread often preempts its waker (CFS
+ * wakeup preemption): the waker may then not run again for a scheduler
+ * slice, milliseconds during which the world is running, and a time read
+ * after the wake would count them as pause. */
+uint64_t stw_start(void);
 
 /* Runs fn(t) once for every registered thread: by t itself at its next
  * safepoint if it is running, else by the caller. Returns when all have run.

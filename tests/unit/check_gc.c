@@ -25,6 +25,7 @@
  * the GC CPU reported includes the helper's (CPU times compared, nothing
  * timed by the wall clock).
  */
+#define _GNU_SOURCE /* CPU_SET, pthread_setaffinity_np */
 #include "goheap.h"
 #include "gc.h"
 #include "harness.h"
@@ -815,6 +816,118 @@ START_TEST(test_gc_assist_takes_background_credit) {
 }
 END_TEST
 
+/* An assist gives way to a safepoint request (a stop or a handshake) at
+ * once instead of finishing its work first: with a request pending, an
+ * assist owing far more than the grey objects queued scans none of them,
+ * answers the request, and keeps its debt. White-box, as above. */
+START_TEST(test_gc_assist_yields_to_safepoint_request) {
+    enum { N = 5000 };
+    gh_thread *t = thr_current("test");
+    node *head = NULL;
+    GC_FRAME(f, &head);
+    for (int i = 0; i < N; i++) {
+        node *n = new_node((uint64_t)i);
+        n->next = head;
+        head = n;
+    }
+    uint64_t live = gh_load(&gstats.heap_live);
+    mark_assist_start_cycle(1 << 20, live + (1 << 20), live, live + (2 << 20));
+    gh_store(&work_scan_done, 0);
+    gh_store(&assist_work_total, 0);
+    gh_store(&work_bg_credit, 0);
+    gh_store(&gc_phase, GC_MARK);
+    for (node *n = head; n != NULL; n = n->next)
+        work_put(t->gcw, (uintptr_t)n);
+    t->assist_credit = 0;
+    gh_or(&gci_safepoint_request, SAFEPOINT_HANDSHAKE);
+    mark_assist_alloc(t, 1 << 20);
+    gh_and(&gci_safepoint_request, ~(uintptr_t)SAFEPOINT_HANDSHAKE);
+    uint64_t scanned = gh_load(&assist_work_total);
+    int64_t debt = t->assist_credit;
+    /* The same assist without the request scans all N. */
+    mark_assist_alloc(t, 0);
+    uint64_t scanned_after = gh_load(&assist_work_total);
+    gh_store(&gc_phase, GC_OFF);
+    t->assist_credit = 0;
+    ck_assert_uint_eq(scanned, 0);
+    ck_assert_int_le(debt, -(1 << 20) + 1);
+    ck_assert_uint_ge(scanned_after, (uint64_t)N * sizeof(node));
+    ck_assert(work_global_empty());
+    GC_UNFRAME(f);
+    /* The nodes the assist marked outside a cycle survive the next one. */
+    gc_collect();
+    gc_collect();
+    ck_assert_uint_eq(stats().heap_objects, 0);
+}
+END_TEST
+
+/* The end of a pause is when the stop request is withdrawn, read before
+ * the stopped threads are woken: no stopped thread runs again before the
+ * time stw_start returns. Both threads share one CPU, and the stopper works
+ * through the pause while the stopped thread sleeps, so the woken thread
+ * tends to preempt its waker: a time read after the wake would come after
+ * the woken thread's and fail here. White-box (stw_stop and
+ * stw_start with the world lock, as the collector calls them). */
+static volatile AO_t resume_armed, resume_ns, spinner_done;
+
+static uint64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void pin_to_cpu0(void) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+}
+
+static void *safepoint_spinner(void *arg) {
+    (void)arg;
+    pin_to_cpu0();
+    gc_thread_register();
+    while (!gh_load(&spinner_done)) {
+        gc_safepoint();
+        if (gh_load(&resume_armed)) {
+            gh_store(&resume_ns, mono_ns());
+            gh_store(&resume_armed, 0);
+        }
+    }
+    gc_thread_unregister();
+    return NULL;
+}
+
+START_TEST(test_gc_pause_ends_before_wake) {
+    pin_to_cpu0();
+    gh_store(&spinner_done, 0);
+    pthread_t th;
+    pthread_create(&th, NULL, safepoint_spinner, NULL);
+    for (int i = 0; i < 50; i++) {
+        world_lock_acquire();
+        uint64_t before = mono_ns();
+        stw_stop(); /* the spinner is stopped in gc_safepoint */
+        gh_store(&resume_armed, 1);
+        /* Work 4 ms while it sleeps, as a collector may: the
+         * scheduler then favours the sleeper when it wakes. */
+        while (mono_ns() - before < 4000000)
+            ;
+        uint64_t released = stw_start();
+        world_lock_release();
+        while (gh_load(&resume_armed))
+            sched_yield();
+        ck_assert_uint_ge(released, before);
+        ck_assert_msg(released <= gh_load(&resume_ns),
+                      "round %d: the stopped thread ran %.1f us before the pause ended", i,
+                      (double)(released - gh_load(&resume_ns)) / 1e3);
+    }
+    gh_store(&spinner_done, 1);
+    gc_enter_blocking();
+    pthread_join(th, NULL);
+    gc_leave_blocking();
+}
+END_TEST
+
 /* With GOGC=off the goal is UINT64_MAX, so the assist ratio is tiny (about
  * the 64 KiB floor of work over 2^64 bytes) and the bytes one unit of scan work pays
  * for are enormous: converting 64 KiB of taken credit to bytes must
@@ -1444,8 +1557,10 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(pacing, test_gc_two_threads_collect);
     tcase_add_test(pacing, test_gc_collect_while_other_allocates);
     tcase_add_test(pacing, test_gc_assist_takes_background_credit);
+    tcase_add_test(pacing, test_gc_assist_yields_to_safepoint_request);
     tcase_add_test(pacing, test_gc_assist_credit_saturates_gogc_off);
     tcase_add_test(pacing, test_gc_trigger_does_not_wait);
+    tcase_add_test(pacing, test_gc_pause_ends_before_wake);
     suite_add_tcase(s, pacing);
 
     /* These bring the heap up themselves. */
