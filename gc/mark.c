@@ -47,7 +47,10 @@
  * only sweeping frees spans holding objects (gc_collect's release of empty
  * spans frees none a pointer can reach). Assists take background credit
  * with an atomic add that may overdraw it briefly; the overdraft is paid
- * back by later background work.
+ * back by later background work. An assist runs inside a refill, where no
+ * safepoint is polled until it returns, so it stops at a pending stop or
+ * handshake request and answers it (mark_drain_n, mark_assist_alloc): a
+ * stop never waits out an assist.
  */
 #include <pthread.h>
 #include <stdio.h>
