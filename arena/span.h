@@ -84,9 +84,15 @@ typedef struct mspan {
     struct heap_arena *arena; /* the arena holding startaddr */
     /* Which pointer bits the span's slots hold (scan spans only; owned by
      * the caching thread): NULL while no slot was ever written, a type T
-     * when every slot holds T's single-element bits (allocating another T
-     * needs no bitmap write), SPAN_BITS_MIXED otherwise. */
+     * when every slot holds T's single-element bits (allocating another
+     * single T needs no bitmap write; an array of T does), SPAN_BITS_MIXED
+     * otherwise. Written with release stores: markers read it (bits_mask). */
     const struct gc_type *bits_type;
+    /* While bits_type is a type of at most 64 pointer words: those words'
+     * bits, the same in every slot. Written before bits_type with a
+     * release store; markers read both (gc/mark.c, span_hint) to scan the
+     * span's objects without loading the heap bitmap. */
+    uint64_t bits_mask;
 
     /* Type of each object, recorded only while a debug mode that names
      * types in its reports is on (invalidptr, gccheckmark); else NULL. */

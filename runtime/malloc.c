@@ -81,8 +81,9 @@ static GH_NOINLINE void run_alloc_hooks(gh_thread *t, mspan *s, uintptr_t x, con
 
 /* Writes the heap bits of the new object x. A span whose slots have never
  * been written gets the type's bits in every slot at once, so that as long
- * as the span keeps serving that one type (the common case: a size class
- * dominated by one struct), later allocations write nothing. The span holds
+ * as the span keeps serving single objects of that one type (the common
+ * case: a size class dominated by one struct), later allocations write
+ * nothing (span_bits_fit). The span holds
  * no live object while bits_type is NULL, so rewriting every slot is safe. */
 static GH_NOINLINE void write_heap_bits(mspan *s, uintptr_t x, uintptr_t size,
                                         const gc_type *type, const char *call) {
@@ -101,16 +102,27 @@ static GH_NOINLINE void write_heap_bits(mspan *s, uintptr_t x, uintptr_t size,
                 mask &= ((uint64_t)1 << ptr_words) - 1;
             filled = hb_fill_span(s->arena, s->startaddr, s->npages, s->nelems,
                                   s->elemsize / GH_PTR_SIZE, mask);
+            s->bits_mask = mask;
         }
         if (!filled)
             for (uintptr_t i = 0; i < s->nelems; i++)
                 hb_write_type(s->arena, s->startaddr + i * s->elemsize, s->elemsize,
                                  type->size, type);
-        s->bits_type = type;
+        /* Markers may read bits_type (and then bits_mask) concurrently. */
+        gh_store_release((volatile AO_t *)&s->bits_type, (AO_t)type);
         return;
     }
     hb_write_type(s->arena, x, s->elemsize, size, type);
-    s->bits_type = SPAN_BITS_MIXED;
+    gh_store_release((volatile AO_t *)&s->bits_type, (AO_t)SPAN_BITS_MIXED);
+}
+
+/* Whether allocating `size` bytes of `type` from s needs no bitmap write:
+ * every slot already holds the type's single-element bits (bits_type) and
+ * the object is exactly one element (type->size <= size < 2 * type->size).
+ * An array of the type, or a size short of one element, needs other bits
+ * (gc_alloc's layout), however the span was filled. */
+GH_INLINE bool span_bits_fit(const mspan *s, const gc_type *type, size_t size) {
+    return s->bits_type == type && size - type->size < type->size;
 }
 
 /* The address every zero-byte allocation returns. */
@@ -270,7 +282,7 @@ static GH_NOINLINE void *mallocgc(size_t size, const gc_type *type, bool needzer
     GH_ASSERT_INTERNAL(!s->needzero);
     /* A type already describing the span's bits was validated when it was
      * first written; only a new one is checked (write_heap_bits). */
-    if (!noscan && s->bits_type != type)
+    if (!noscan && !span_bits_fit(s, type, size))
         write_heap_bits(s, x, size, type, call);
     uintptr_t hooks = gh_load(&alloc_hooks);
     /* During mark a span cached with its free slots pre-marked needs no
@@ -287,7 +299,7 @@ static GH_NOINLINE void *mallocgc(size_t size, const gc_type *type, bool needzer
 static GH_NOINLINE void *alloc_finish(gh_thread *t, mspan *s, uintptr_t x, size_t size,
                                       const gc_type *type, const char *call) {
     mcache *c = &t->cache;
-    if (type != NULL && type->ptrdata != 0 && s->bits_type != type)
+    if (type != NULL && type->ptrdata != 0 && !span_bits_fit(s, type, size))
         write_heap_bits(s, x, size, type, call);
     uintptr_t hooks = gh_load(&alloc_hooks);
     if (hooks && (hooks != ALLOC_HOOK_MARKING || !s->alloc_black))
@@ -337,7 +349,7 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t size, const
      * (span_clear_free_slots). The only call below is a tail call, so the
      * fast path saves no register. */
     GH_ASSERT_INTERNAL(!s->needzero);
-    if (GH_UNLIKELY((!noscan && s->bits_type != type) | (gh_load(&alloc_hooks) != 0) |
+    if (GH_UNLIKELY((!noscan && !span_bits_fit(s, type, size)) | (gh_load(&alloc_hooks) != 0) |
                     (c->next_sample < 0)))
         return alloc_finish(t, s, x, size, type, call);
     return (void *)x;

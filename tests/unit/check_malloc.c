@@ -282,6 +282,44 @@ START_TEST(test_malloc_heap_bits) {
 }
 END_TEST
 
+/* An object of `size` bytes of t allocated from a span whose slots all
+ * hold t's single-element bits (bits_type == t), which an object of `first`
+ * bytes of t has just been allocated from. */
+static uintptr_t alloc_after_single(const gc_type *t, size_t first, size_t size) {
+    for (int i = 0; i < 100000; i++) {
+        mspan *s = span_of((uintptr_t)gc_alloc(first, t));
+        if (s->bits_type != t || s->alloc_count == s->nelems)
+            continue; /* a span of other objects, or full */
+        void *b = gc_alloc(size, t);
+        if (span_of((uintptr_t)b) == s)
+            return (uintptr_t)b;
+    }
+    ck_abort_msg("no span of single %s objects", t->name);
+    return 0;
+}
+
+/* A span filled with a type's bits for single objects, then asked in the
+ * same size class for an array of two and for a size short of one element:
+ * each gets the bits gc_alloc's layout gives it, not the span's (the
+ * allocator's "nothing to write" shortcut, span_bits_fit). */
+START_TEST(test_malloc_heap_bits_array_after_single) {
+    static const size_t at0[] = {0};
+    const gc_type *t16 = gc_type_build("t16", 16, at0, 1);
+    const gc_type *t40 = gc_type_build("t40", 40, at0, 1);
+    /* class 32: 25..31 bytes are one t16, 32 bytes are two */
+    uintptr_t two = alloc_after_single(t16, 31, 32);
+    check_bits(two, 32, t16);
+    ck_assert(hb_is_pointer(two + 16));
+    /* class 48: 40..47 bytes are one t40, 33..39 bytes none (all scalar) */
+    uintptr_t none = alloc_after_single(t40, 40, 36);
+    check_bits(none, 36, t40);
+    ck_assert(!hb_is_pointer(none));
+    /* and single objects after them still get the type's bits */
+    uintptr_t one = alloc_after_single(t16, 31, 25);
+    check_bits(one, 25, t16);
+}
+END_TEST
+
 /* --- two threads --- */
 
 #define PER_THREAD 20000
@@ -426,6 +464,7 @@ static Suite *malloc_suite(bool fork) {
     TCase *bits = tcase_create("heapbits");
     tcase_add_checked_fixture(bits, harness_setup, harness_teardown);
     tcase_add_test(bits, test_malloc_heap_bits);
+    tcase_add_test(bits, test_malloc_heap_bits_array_after_single);
     suite_add_tcase(s, bits);
 
     TCase *threads = tcase_create("threads");
