@@ -154,7 +154,17 @@ static inline mspan *span_for_shade(uintptr_t p, uintptr_t holder, uintptr_t slo
  * a power of two no larger than a page (11 of the size classes, 8 to 8192
  * bytes), objects are aligned to their size within a page-aligned span, so
  * a pointer's object is found with a mask and its index with a shift
- * instead of two multiplies on that path. */
+ * instead of two multiplies on that path. And where every slot of the span
+ * holds one type's single-element bits (mspan.bits_type, the common case),
+ * the hint keeps those bits and the chain skips the heap-bitmap load.
+ *
+ * That copy is read once, when the hint is set, and stays right for every
+ * object the marker can scan: bits_type only moves from NULL to a type to
+ * SPAN_BITS_MIXED, and the slots of every object allocated before the mark
+ * began hold the bits bits_type named then (the stop at sweep termination
+ * orders those writes before any marker's read). An allocation that later
+ * makes the span mixed (or gives a span its first type) is of an object
+ * allocated during the mark, which is black and never scanned. */
 typedef struct span_hint {
     uintptr_t base, len; /* p is in the span iff p - base < len; len 0: none */
     mspan *span;
@@ -166,6 +176,8 @@ typedef struct span_hint {
     unsigned elem_words;  /* elemsize in words, when bits != NULL */
     uint64_t elem_mask;   /* elem_words low bits set */
     const uint64_t *bits; /* the span's first heap-bitmap word; NULL: scan it bit by bit */
+    bool one_type;        /* every object's bits are type_bits (bits != NULL) */
+    uint64_t type_bits;
 } span_hint;
 
 GH_INLINE bool hint_covers(const span_hint *h, uintptr_t p) { return p - h->base < h->len; }
@@ -188,6 +200,10 @@ GH_INLINE void hint_set(span_hint *h, mspan *s) {
         h->bits = &ha->bitmap[(s->startaddr - ha->base) / GH_PTR_SIZE / 64];
         h->elem_words = (unsigned)words;
         h->elem_mask = words == 64 ? ~(uint64_t)0 : ((uint64_t)1 << words) - 1;
+        const struct gc_type *bt =
+            (const struct gc_type *)AO_load_acquire((volatile AO_t *)&s->bits_type);
+        h->one_type = bt != NULL && bt != SPAN_BITS_MIXED;
+        h->type_bits = s->bits_mask & h->elem_mask;
     }
 }
 
@@ -335,17 +351,21 @@ void mark_shade_n(gcwork *w, const uintptr_t *ptrs, size_t n) {
 }
 
 /* Shades each non-NULL pointer of the object at b in the hint's span, a
- * span with heap bits in the hint: the object's bits are in one bitmap word,
- * or in two when it straddles a 64-word boundary. */
+ * span with heap bits in the hint: the span's one type's bits, or the
+ * object's from one bitmap word, or two when it straddles a 64-word
+ * boundary. */
 GH_INLINE void scan_small(gcwork *w, span_hint *hint, uintptr_t b, shade_batch *sb,
                           uintptr_t *next) {
-    uintptr_t off = (b - hint->base) / GH_PTR_SIZE;
-    unsigned shift = off % 64;
-    const volatile AO_t *bw = (const volatile AO_t *)&hint->bits[off / 64];
-    uint64_t bits = (uint64_t)AO_load(bw) >> shift;
-    if (shift + hint->elem_words > 64)
-        bits |= (uint64_t)AO_load(bw + 1) << (64 - shift);
-    bits &= hint->elem_mask;
+    uint64_t bits = hint->type_bits;
+    if (!hint->one_type) {
+        uintptr_t off = (b - hint->base) / GH_PTR_SIZE;
+        unsigned shift = off % 64;
+        const volatile AO_t *bw = (const volatile AO_t *)&hint->bits[off / 64];
+        bits = (uint64_t)AO_load(bw) >> shift;
+        if (shift + hint->elem_words > 64)
+            bits |= (uint64_t)AO_load(bw + 1) << (64 - shift);
+        bits &= hint->elem_mask;
+    }
     while (bits != 0) {
         uintptr_t slot = b + (uintptr_t)__builtin_ctzll(bits) * GH_PTR_SIZE;
         bits &= bits - 1;

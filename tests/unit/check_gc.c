@@ -228,37 +228,42 @@ START_TEST(test_gc_arrays_oblets) { check_array(200000); }   /* 1.6 MB: 13 oblet
 END_TEST
 
 /* One chain through objects of every small size class, each pointing into
- * the middle of the next from its first or (every other object) its last
- * word: the marker's small-object scan must find bits that straddle two
- * bitmap words (48-byte objects, say), map an interior pointer to its
- * object's start by a mask (power-of-two sizes) or by division, and follow
- * a chain through the object it keeps in hand rather than queueing
- * (mark_drain's next); objects over 64 words go through the general scan.
- * Every link survives with its contents, and nothing else is left. */
+ * the middle of the next. Per class, the first half of the objects are of
+ * a type whose only pointer is its last word, so their spans hold one type
+ * and the marker takes their bits from the type; the second half alternate
+ * it with a twin that also has a pointer in its first word, where it keeps
+ * its link, so those spans are mixed and the marker must read their bits,
+ * even where they straddle two bitmap words (48-byte objects, say), and
+ * must not use the first type's for the twin. The marker must also map an
+ * interior pointer to its object's start by a mask (power-of-two sizes) or
+ * by division, and follow the chain through the object it keeps in hand
+ * rather than queueing (mark_drain's next); objects over 64 words go
+ * through the general scan. Every link survives with its contents, and
+ * nothing else is left. */
 static void **chain_link(void **o, size_t words) { return o[0] != NULL ? o[0] : o[words - 1]; }
 
 START_TEST(test_gc_chain_through_every_class) {
     void **head = NULL, **prev = NULL;
     GC_FRAME(f, &head, &prev);
-    size_t count = 0, bytes = 0, prev_words = 0;
+    size_t count = 0, bytes = 0, prev_link = 0;
     for (int c = 1; c < SC_NUM_SIZE_CLASSES; c++) {
         size_t sz = sc_class_to_size[c], words = sz / 8;
-        size_t slots[2] = {0, sz - 8};
-        const gc_type *t = gc_type_build("link", sz, slots, words > 1 ? 2 : 1);
+        size_t slots[2] = {sz - 8, 0};
+        const gc_type *last_only = gc_type_build("link", sz, slots, 1);
+        const gc_type *twin = gc_type_build("link twin", sz, slots, words > 1 ? 2 : 1);
         size_t n = GH_MAX((size_t)20, ((size_t)96 << 10) / sz);
-        for (size_t i = 0; i < n; i++) {
-            void **o = gc_alloc(sz, t);
+        for (size_t i = 0; i < 2 * n; i++) {
+            bool is_twin = i >= n && i % 2;
+            void **o = gc_alloc(sz, is_twin ? twin : last_only);
             if (words > 2)
                 fill((uint64_t *)o + 1, words - 2, count);
             void *inside = (char *)o + (sz / 2 & ~(size_t)7);
             if (prev == NULL)
                 head = o;
-            else if (count % 2 == 0)
-                GC_STORE(prev[0], inside);
             else
-                GC_STORE(prev[prev_words - 1], inside);
+                GC_STORE(prev[prev_link], inside);
             prev = o;
-            prev_words = words;
+            prev_link = is_twin ? 0 : words - 1;
             count++;
             bytes += sz;
         }
