@@ -349,7 +349,12 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t size, const
      * (span_clear_free_slots). The only call below is a tail call, so the
      * fast path saves no register. */
     GH_ASSERT_INTERNAL(!s->needzero);
-    if (GH_UNLIKELY((!noscan && !span_bits_fit(s, type, size)) | (gh_load(&alloc_hooks) != 0) |
+    /* During a mark, a span whose free slots are pre-marked (alloc_black,
+     * 0 or 1) needs no per-object marking, so its 1 masks out
+     * ALLOC_HOOK_MARKING and such allocations stay inline. */
+    _Static_assert(ALLOC_HOOK_MARKING == 1, "alloc_black masks the marking hook");
+    if (GH_UNLIKELY((!noscan && !span_bits_fit(s, type, size)) |
+                    ((gh_load(&alloc_hooks) & ~(uintptr_t)s->alloc_black) != 0) |
                     (c->next_sample < 0)))
         return alloc_finish(t, s, x, size, type, call);
     return (void *)x;
