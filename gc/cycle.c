@@ -382,6 +382,8 @@ static void run_cycle(bool forced) {
         workers_set_active(true);
     mark_globals(&w);
     work_dispose(&w);
+    if (cycle_test_hook != NULL)
+        cycle_test_hook("globals-scanned");
     if (stw_mark) {
         for (gh_thread *t = thr_list(); t != NULL; t = t->next)
             handshake_scan_frames(t);

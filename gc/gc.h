@@ -102,6 +102,7 @@ void rootcheck_verify(void);
 /* --- cycle.c --- */
 /* Test-only: called by the collector at named points of a cycle
  * ("mark-start": pause 1 is over, no thread has given its frames yet;
+ * "globals-scanned": the global roots are shaded, the frames not yet;
  * "mark-drained": marking found no work left, before termination). */
 extern void (*cycle_test_hook)(const char *point);
 

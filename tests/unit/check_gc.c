@@ -571,6 +571,66 @@ START_TEST(test_gc_barrier_shades_value_only_for_grey_frames) {
 }
 END_TEST
 
+/* Allocate-black before a thread's frame scan. Between sweep termination
+ * and its handshake a thread's cached spans are not pre-marked, so each
+ * object it allocates there must be marked as it is allocated (the
+ * inline path sends it to alloc_finish): an object stored only into a
+ * global root after the globals were shaded, and kept in no frame, is
+ * reached by nothing else. The other thread allocates it from the
+ * collector's "globals-scanned" hook; after the cycle, refills of the
+ * same class reuse every slot that cycle freed, so the object keeps its
+ * contents only if it was marked. */
+static volatile AO_t black_step; /* 1: allocate now; 2: done; 3: exit */
+static node *volatile black_obj;
+
+static void *black_allocator(void *arg) {
+    (void)arg;
+    gc_thread_register();
+    node *warm = new_node(1); /* a cached span of the class, before the cycle */
+    (void)warm;
+    gh_store(&black_step, 0);
+    while (gh_load(&black_step) != 1)
+        gc_safepoint();
+    node *x = new_node(777);
+    groots[5] = x; /* a registered root: no barrier, as the API allows */
+    black_obj = x;
+    x = NULL;
+    gh_store(&black_step, 2);
+    while (gh_load(&black_step) != 3)
+        gc_safepoint();
+    gc_thread_unregister();
+    return NULL;
+}
+
+static void black_hook(const char *point) {
+    if (strcmp(point, "globals-scanned") != 0)
+        return;
+    gh_store(&black_step, 1);
+    while (gh_load(&black_step) != 2)
+        sched_yield();
+}
+
+START_TEST(test_gc_allocate_black_before_frame_scan) {
+    gh_store(&black_step, 9);
+    pthread_t th;
+    pthread_create(&th, NULL, black_allocator, NULL);
+    while (gh_load(&black_step) != 0)
+        sched_yield();
+    cycle_test_hook = black_hook;
+    gc_collect();
+    cycle_test_hook = NULL;
+    for (int i = 0; i < 200000; i++)
+        new_node((uint64_t)i); /* reuses what the cycle freed */
+    ck_assert_ptr_eq(groots[5], black_obj);
+    ck_assert_uint_eq(black_obj->id, 777);
+    ck_assert_uint_eq(black_obj->check, 777 ^ 0xdeadbeef);
+    gh_store(&black_step, 3);
+    gc_enter_blocking();
+    pthread_join(th, NULL);
+    gc_leave_blocking();
+}
+END_TEST
+
 /* The calls that take the world lock can collect (the caller parks while it
  * waits for the lock, and a whole cycle may finish meanwhile); under
  * gcstress each one does collect, so a pointer held across one outside
@@ -1523,6 +1583,7 @@ static Suite *gc_suite(bool fork) {
     TCase *roots = tcase_create("roots");
     tcase_add_checked_fixture(roots, setup, teardown);
     tcase_add_test(roots, test_gc_barrier_shades_value_only_for_grey_frames);
+    tcase_add_test(roots, test_gc_allocate_black_before_frame_scan);
     tcase_add_test(roots, test_gc_global_roots_survive);
     tcase_add_test(roots, test_gc_frame_roots_survive);
     tcase_add_test(roots, test_gc_interior_pointers);
