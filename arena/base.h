@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifndef GH_DEBUG
 #define GH_DEBUG 0
@@ -49,6 +50,13 @@ GH_COLD GH_PRINTF(1, 2) void gh_printf(const char *fmt, ...);
 
 #define GH_STR_(x) #x
 #define GH_STR(x) GH_STR_(x)
+
+/* The clock `clk` (CLOCK_MONOTONIC, a CPU-time clock, ...) in ns. */
+static inline uint64_t gh_clock_ns(clockid_t clk) {
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 #define GH_CHECK(cond)                                                         \
     do {                                                                       \

@@ -106,12 +106,6 @@ static bool scav_idle;
 static volatile AO_t bg_cpu_ns, bg_sleep_ns;
 static pthread_t scav_thread;
 
-static uint64_t thread_cpu_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Retained heap (heap_sys - released) and free unscavenged bytes. */
 static void heap_figures(uint64_t *retained, uint64_t *free_unscav) {
     gh_lock(&mheap_.lock);
@@ -220,7 +214,7 @@ static size_t run_batch(uint64_t cpu0) {
             return pages;
         gh_xadd(&released_bg, (uintptr_t)n << GH_PAGE_SHIFT);
         pages += n;
-        if (thread_cpu_ns() - cpu0 >= 1000000)
+        if (gh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0 >= 1000000)
             return pages;
     }
 }
@@ -237,9 +231,9 @@ static void *scav_main(void *arg) {
             break;
         scav_pending = false;
         pthread_mutex_unlock(&scav_mu);
-        uint64_t cpu0 = thread_cpu_ns();
+        uint64_t cpu0 = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
         size_t released = run_batch(cpu0);
-        uint64_t used = thread_cpu_ns() - cpu0;
+        uint64_t used = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
         pthread_mutex_lock(&scav_mu);
         if (released == 0)
             continue; /* nothing over a goal, or nothing free: wait to be woken */

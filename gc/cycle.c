@@ -93,11 +93,6 @@ static uint64_t pause_ns[GC_PAUSE_HISTORY], pause_end_ns[GC_PAUSE_HISTORY];
 static uint64_t pause_total_ns, last_gc_ns, gc_cpu_ns, init_ns;
 static uint32_t num_gc, num_forced_gc;
 
-static uint64_t now_ns(clockid_t clk) {
-    struct timespec ts;
-    clock_gettime(clk, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void publish_trigger(void) {
     gh_store(&trigger_bytes, pacer_state.trigger);
@@ -119,7 +114,7 @@ typedef struct trace_line {
 /* Prints a cycle in the format of Go's gctrace (docs/gctrace.md). */
 static void print_trace(const trace_line *tl) {
     double since = (double)(tl->start_ns - init_ns) / 1e9;
-    uint64_t wall = now_ns(CLOCK_MONOTONIC) - init_ns;
+    uint64_t wall = gh_clock_ns(CLOCK_MONOTONIC) - init_ns;
     int pct = wall ? (int)(100.0 * (double)gc_cpu_ns / ((double)wall * online_cpus)) : 0;
     uint64_t goal = tl->heap_goal == UINT64_MAX ? 0 : tl->heap_goal;
     fprintf(stderr,
@@ -158,10 +153,10 @@ static volatile AO_t marker_cpu_ns;
 static void drain_as_worker(gcwork *w) {
     for (;;) {
         gh_xadd(&markers_busy, 1);
-        uint64_t cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+        uint64_t cpu0 = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
         mark_drain(w);
         work_dispose(w);
-        gh_xadd(&marker_cpu_ns, now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0);
+        gh_xadd(&marker_cpu_ns, gh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0);
         gh_xadd(&markers_busy, (uintptr_t)-1);
         if (work_global_empty() || !gh_load(&mark_active))
             return;
@@ -305,7 +300,7 @@ static uint64_t mark_termination(double utilization) {
  * changes, the goal and trigger are recomputed at once. Called under the
  * world lock at the end of a cycle. */
 static void update_limiter(uint64_t cycle_cpu_ns) {
-    uint64_t proc = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+    uint64_t proc = gh_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
     uint64_t assist = gh_load(&assist_cpu_ns);
     if (gh_env.memlimit == INT64_MAX) {
         /* Without a memory limit the GOGC goal always leaves room to
@@ -339,8 +334,8 @@ static void announce_marking(uint32_t n);
  * stop request to the restart, so they include the time threads take to
  * reach a safepoint, as Go's STW accounting does. */
 static void run_cycle(bool forced) {
-    uint64_t start = now_ns(CLOCK_MONOTONIC);
-    uint64_t cpu_start = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t start = gh_clock_ns(CLOCK_MONOTONIC);
+    uint64_t cpu_start = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     gh_store(&marker_cpu_ns, 0);
     uint32_t n = num_gc + 1;
     pause_ns[(n + GC_PAUSE_HISTORY - 1) % GC_PAUSE_HISTORY] = 0;
@@ -354,8 +349,8 @@ static void run_cycle(bool forced) {
 
     /* 1. Sweep termination (pause 1). */
     world_lock_acquire();
-    uint64_t p1_begin = now_ns(CLOCK_MONOTONIC);
-    uint64_t p1_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t p1_begin = gh_clock_ns(CLOCK_MONOTONIC);
+    uint64_t p1_cpu = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     uint64_t assist0 = gh_load(&assist_cpu_ns);
     stw_stop();
     sweep_termination();
@@ -366,9 +361,9 @@ static void run_cycle(bool forced) {
         p1_end = stw_start();
         world_lock_release();
     } else {
-        p1_end = now_ns(CLOCK_MONOTONIC); /* the pause goes on through the mark */
+        p1_end = gh_clock_ns(CLOCK_MONOTONIC); /* the pause goes on through the mark */
     }
-    p1_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - p1_cpu;
+    p1_cpu = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - p1_cpu;
     if (!stw_mark)
         record_pause(n, p1_end - p1_begin);
     announce_marking(n);
@@ -377,7 +372,7 @@ static void run_cycle(bool forced) {
 
     /* 2. Mark. Globals first, then every thread's frames by handshake: a
      * running thread scans its own at its next safepoint. */
-    uint64_t cpu_mark0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t cpu_mark0 = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     if (!stw_mark)
         workers_set_active(true);
     mark_globals(&w);
@@ -406,7 +401,7 @@ static void run_cycle(bool forced) {
                 handshake_flush(t);
             if (!work_global_empty())
                 continue;
-            p2_begin = now_ns(CLOCK_MONOTONIC);
+            p2_begin = gh_clock_ns(CLOCK_MONOTONIC);
             break;
         }
         /* Ragged barrier: every thread hands over its buffers. Work found
@@ -419,7 +414,7 @@ static void run_cycle(bool forced) {
             cycle_test_hook("mark-drained");
         /* 3. Mark termination (pause 2): stop, and prove nothing is grey. */
         world_lock_acquire();
-        p2_begin = now_ns(CLOCK_MONOTONIC);
+        p2_begin = gh_clock_ns(CLOCK_MONOTONIC);
         stw_stop();
         gh_store(&flushed_work, 0);
         for (gh_thread *t = thr_list(); t != NULL; t = t->next)
@@ -433,8 +428,8 @@ static void run_cycle(bool forced) {
     if (!stw_mark)
         workers_set_active(false);
     workers_quiesce();
-    uint64_t cpu_mark = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_mark0;
-    uint64_t term_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t cpu_mark = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_mark0;
+    uint64_t term_cpu = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     uint64_t helper_cpu = gh_load(&marker_cpu_ns);
     uint64_t assist_cpu = gh_load(&assist_cpu_ns) - assist0;
     /* The share of the machine marking took, for the pacer. */
@@ -447,13 +442,11 @@ static void run_cycle(bool forced) {
     if (forced)
         num_forced_gc++;
     uint64_t end = stw_start();
-    term_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - term_cpu;
+    term_cpu = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - term_cpu;
     record_pause(n, stw_mark ? end - p1_begin : end - p2_begin);
-    struct timespec rt;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    last_gc_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+    last_gc_ns = gh_clock_ns(CLOCK_REALTIME);
     pause_end_ns[(n + GC_PAUSE_HISTORY - 1) % GC_PAUSE_HISTORY] = last_gc_ns;
-    uint64_t cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start + helper_cpu;
+    uint64_t cpu = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start + helper_cpu;
     gc_cpu_ns += cpu;
     update_limiter(cpu);
     world_lock_release();
@@ -670,7 +663,7 @@ void gc_read_stats(gc_stats *out) {
     memcpy(out->pause_end_ns, pause_end_ns, sizeof pause_end_ns);
     out->num_gc = num_gc;
     out->num_forced_gc = num_forced_gc;
-    uint64_t wall = now_ns(CLOCK_MONOTONIC) - init_ns;
+    uint64_t wall = gh_clock_ns(CLOCK_MONOTONIC) - init_ns;
     out->gc_cpu_fraction = wall ? (double)gc_cpu_ns / ((double)wall * online_cpus) : 0;
     world_lock_release();
 }
@@ -680,7 +673,7 @@ void cycle_init(void) {
     memset(pause_end_ns, 0, sizeof pause_end_ns);
     pause_total_ns = last_gc_ns = gc_cpu_ns = 0;
     num_gc = num_forced_gc = 0;
-    init_ns = now_ns(CLOCK_MONOTONIC);
+    init_ns = gh_clock_ns(CLOCK_MONOTONIC);
     gh_store(&cycles_completed, 0);
     gh_store(&stress_count, 0);
     gh_store(&gc_phase, GC_OFF);
@@ -694,7 +687,7 @@ void cycle_init(void) {
     online_cpus = ncpu > 0 ? (unsigned)ncpu : 1;
     limiter_init(&limiter_state, online_cpus);
     gh_store(&limiter_active, 0);
-    last_proc_cpu_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+    last_proc_cpu_ns = gh_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
     last_assist_cpu_ns = gh_load(&assist_cpu_ns);
     sweep_bg_start();
     scav_start();

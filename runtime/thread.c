@@ -13,7 +13,7 @@
  *       wait stopped_cv                       status = STOPPED; signal
  *   unlock sched                              while pending: wait resume_cv
  *   ... work with the world stopped ...       status = RUNNING; unlock
- *   lock sched; pending = 0; unlock
+ *   lock sched; pending = 0; t = now; unlock     (t: the end of the pause)
  *   broadcast resume_cv   (after the unlock: a woken thread must retake
  *                          sched_lock, which a preempted restarter would
  *                          otherwise still hold)
@@ -41,7 +41,6 @@
 #include "thread.h"
 
 #include <stdlib.h>
-#include <time.h>
 
 #include "env.h"
 #include "lock.h"
@@ -270,15 +269,14 @@ uint64_t stw_start(void) {
     stopper = NULL;
     /* Read under sched_lock: a stopped thread, even woken spuriously,
      * retakes it before it runs on, so none runs before this time. */
-    struct timespec released;
-    clock_gettime(CLOCK_MONOTONIC, &released);
+    uint64_t released = gh_clock_ns(CLOCK_MONOTONIC);
     pthread_mutex_unlock(&sched_lock);
     /* Woken after the unlock: a woken thread must retake sched_lock, and
      * if the restarter were descheduled while still holding it (a woken
      * thread may preempt its waker), the whole world would wait for the
      * restarter to run again. */
     pthread_cond_broadcast(&resume_cv);
-    return (uint64_t)released.tv_sec * 1000000000u + (uint64_t)released.tv_nsec;
+    return released;
 }
 
 void thr_handshake(thr_handshake_fn fn) {

@@ -935,12 +935,6 @@ END_TEST
  * stw_start with the world lock, as the collector calls them). */
 static volatile AO_t resume_armed, resume_ns, spinner_done;
 
-static uint64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void pin_to_cpu0(void) {
     cpu_set_t one;
     CPU_ZERO(&one);
@@ -955,7 +949,7 @@ static void *safepoint_spinner(void *arg) {
     while (!gh_load(&spinner_done)) {
         gc_safepoint();
         if (gh_load(&resume_armed)) {
-            gh_store(&resume_ns, mono_ns());
+            gh_store(&resume_ns, gh_clock_ns(CLOCK_MONOTONIC));
             gh_store(&resume_armed, 0);
         }
     }
@@ -970,12 +964,12 @@ START_TEST(test_gc_pause_ends_before_wake) {
     pthread_create(&th, NULL, safepoint_spinner, NULL);
     for (int i = 0; i < 50; i++) {
         world_lock_acquire();
-        uint64_t before = mono_ns();
+        uint64_t before = gh_clock_ns(CLOCK_MONOTONIC);
         stw_stop(); /* the spinner is stopped in gc_safepoint */
         gh_store(&resume_armed, 1);
         /* Work 4 ms while it sleeps, as a collector may: the
          * scheduler then favours the sleeper when it wakes. */
-        while (mono_ns() - before < 4000000)
+        while (gh_clock_ns(CLOCK_MONOTONIC) - before < 4000000)
             ;
         uint64_t released = stw_start();
         world_lock_release();
@@ -1473,12 +1467,6 @@ START_TEST(test_gc_trigger_does_not_wait) {
 }
 END_TEST
 
-static uint64_t clock_ns(clockid_t clk) {
-    struct timespec ts;
-    clock_gettime(clk, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static volatile int burn_stop;
 static void *burn(void *arg) {
     (void)arg;
@@ -1499,7 +1487,7 @@ static void *burn(void *arg) {
  * as it does beside a busy program. */
 START_TEST(test_gc_helper_cpu_counted) {
     setenv("GOHEAP_MARKERS", "2", 1);
-    uint64_t init_ns = clock_ns(CLOCK_MONOTONIC);
+    uint64_t init_ns = gh_clock_ns(CLOCK_MONOTONIC);
     gc_init();
     unsetenv("GOHEAP_MARKERS");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1535,14 +1523,14 @@ START_TEST(test_gc_helper_cpu_counted) {
     for (int round = 0; round < 8; round++) {
         uint64_t b0 = 0, b1 = 0;
         for (int i = 0; i < nburn; i++)
-            b0 += clock_ns(burn_clk[i]);
-        uint64_t p0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID), t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-        double g0 = stats().gc_cpu_fraction * (double)(clock_ns(CLOCK_MONOTONIC) - init_ns) * ncpu;
+            b0 += gh_clock_ns(burn_clk[i]);
+        uint64_t p0 = gh_clock_ns(CLOCK_PROCESS_CPUTIME_ID), t0 = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+        double g0 = stats().gc_cpu_fraction * (double)(gh_clock_ns(CLOCK_MONOTONIC) - init_ns) * ncpu;
         gc_collect();
-        double g1 = stats().gc_cpu_fraction * (double)(clock_ns(CLOCK_MONOTONIC) - init_ns) * ncpu;
-        uint64_t p1 = clock_ns(CLOCK_PROCESS_CPUTIME_ID), t1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+        double g1 = stats().gc_cpu_fraction * (double)(gh_clock_ns(CLOCK_MONOTONIC) - init_ns) * ncpu;
+        uint64_t p1 = gh_clock_ns(CLOCK_PROCESS_CPUTIME_ID), t1 = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
         for (int i = 0; i < nburn; i++)
-            b1 += clock_ns(burn_clk[i]);
+            b1 += gh_clock_ns(burn_clk[i]);
         gc_cpu += g1 - g0;
         other_cpu += (double)((p1 - p0) - (t1 - t0)) - (double)(b1 - b0);
     }

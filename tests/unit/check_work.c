@@ -90,17 +90,11 @@ END_TEST
 static volatile AO_t active, waiter_done;
 static uint64_t waiter_cpu_ns;
 
-static uint64_t thread_cpu_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void *waiter(void *arg) {
     (void)arg;
-    uint64_t c0 = thread_cpu_ns();
+    uint64_t c0 = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     work_wait(&active);
-    waiter_cpu_ns = thread_cpu_ns() - c0;
+    waiter_cpu_ns = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
     gh_store(&waiter_done, 1);
     return NULL;
 }
