@@ -125,19 +125,21 @@ GH_INLINE uintptr_t span_obj_index(const mspan *s, uintptr_t p) {
 
 GH_INLINE bool bits_test(const uint8_t *bits, uintptr_t i) { return (bits[i / 8] >> (i % 8)) & 1; }
 
-/* Marks object i; true if this call marked it (it was white). A plain byte
- * load and store: two markers can both find the object white and both
+/* Sets the mark byte at b; true if this call set it (the object was
+ * white). A plain byte load and store: two markers can both find the object white and both
  * mark and queue it, and then it is scanned twice and its bytes counted
  * twice in the cycle's marked total (an over-estimate of the live heap by
  * that object, for the pacer only). Go's greyobject has the same window
  * between its isMarked test and its setMarked. */
-GH_INLINE bool span_try_mark(mspan *s, uintptr_t i) {
-    volatile unsigned char *b = &s->mark_bytes[i];
+GH_INLINE bool mark_byte_try(volatile unsigned char *b) {
     if (AO_char_load(b))
         return false;
     AO_char_store(b, 1);
     return true;
 }
+
+/* Marks object i of s (mark_byte_try). */
+GH_INLINE bool span_try_mark(mspan *s, uintptr_t i) { return mark_byte_try(&s->mark_bytes[i]); }
 
 GH_INLINE bool span_is_marked(const mspan *s, uintptr_t i) {
     return AO_char_load((volatile unsigned char *)&s->mark_bytes[i]) != 0;

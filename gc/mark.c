@@ -45,9 +45,13 @@
  * hint relies on nothing freeing an in-use span during a mark: sweeping
  * ends at sweep termination and starts again after mark termination, and
  * only sweeping frees spans holding objects (gc_collect's release of empty
- * spans frees none a pointer can reach). Assists take background credit
- * with an atomic add that may overdraw it briefly; the overdraft is paid
- * back by later background work. An assist runs inside a refill, where no
+ * spans frees none a pointer can reach). A hint also copies a span's
+ * one-type bits (bits_type, bits_mask, read with an acquire load) once,
+ * and the copy stays right for every object the marker can scan because
+ * bits_type only moves from none to a type to mixed, and the allocation
+ * that moves it during a mark is black (span_hint). Assists take
+ * background credit with an atomic add that may overdraw it briefly; the
+ * overdraft is paid back by later background work. An assist runs inside a refill, where no
  * safepoint is polled until it returns, so it stops at a pending stop or
  * handshake request and answers it (mark_drain_n, mark_assist_alloc): a
  * stop never waits out an assist.
@@ -219,10 +223,8 @@ GH_INLINE void hint_mark(gcwork *w, const span_hint *h, uintptr_t p, uintptr_t *
         idx = sc_obj_index(p - h->base, h->divmagic);
         obj = h->base + idx * h->elemsize;
     }
-    volatile unsigned char *m = &h->marks[idx];
-    if (AO_char_load(m)) /* see span_try_mark */
+    if (!mark_byte_try(&h->marks[idx]))
         return;
-    AO_char_store(m, 1);
     w->bytes_marked += h->elemsize;
     if (h->noscan)
         return;
@@ -542,12 +544,6 @@ static int64_t work_to_bytes(int64_t work, double wpb) {
 
 volatile AO_t assist_cpu_ns;
 
-static uint64_t thread_cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
     if (GH_LIKELY(gh_load(&gc_phase) != GC_MARK))
         return;
@@ -582,9 +578,9 @@ void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
      * thread's next refill. */
     if (owed > ASSIST_MAX_WORK)
         owed = ASSIST_MAX_WORK;
-    uint64_t cpu0 = thread_cpu_now();
+    uint64_t cpu0 = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     int64_t done = mark_drain_n(t->gcw, owed);
-    gh_xadd(&assist_cpu_ns, (uintptr_t)(thread_cpu_now() - cpu0));
+    gh_xadd(&assist_cpu_ns, (uintptr_t)(gh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0));
     t->assist_credit += work_to_bytes(done, wpb);
     /* Grey objects found while assisting go where the workers see them. */
     work_dispose(t->gcw);

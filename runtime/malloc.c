@@ -23,6 +23,15 @@
  * Every allocation is a safepoint in the slow path only: refill and large
  * allocation check the GC trigger, and may run or join a collection.
  *
+ * Concurrency. A cached span's allocation state is its thread's alone, but
+ * markers read two of its fields: bits_type and bits_mask (one type's bits
+ * in every slot, gc/mark.c's span_hint), which the thread writes mask
+ * first, type with a release store. A span's pre-marked free slots
+ * (alloc_black, set at refill or by the mark-start handshake) are why the
+ * inline path may skip per-object marking during a mark; slots of a span
+ * not pre-marked — a thread's cache between sweep termination and its
+ * handshake — are marked one by one in alloc_finish.
+ *
  * Errors: a size whose rounding overflows, a size beyond the address space,
  * or gc_alloc_array's n * size overflowing is a fatal error from gc_alloc and
  * NULL + ENOMEM from gc_try_alloc; so is running out of memory.
@@ -353,7 +362,8 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t size, const
      * 0 or 1) needs no per-object marking, so its 1 masks out
      * ALLOC_HOOK_MARKING and such allocations stay inline. */
     _Static_assert(ALLOC_HOOK_MARKING == 1, "alloc_black masks the marking hook");
-    if (GH_UNLIKELY((!noscan && !span_bits_fit(s, type, size)) |
+    /* One branch for three rare cases: `|`, not `||`, on purpose. */
+    if (GH_UNLIKELY((int)(!noscan && !span_bits_fit(s, type, size)) |
                     ((gh_load(&alloc_hooks) & ~(uintptr_t)s->alloc_black) != 0) |
                     (c->next_sample < 0)))
         return alloc_finish(t, s, x, size, type, call);
