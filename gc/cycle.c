@@ -71,6 +71,7 @@
 #include "stats.h"
 #include "sys.h"
 #include "thread.h"
+#include "track.h"
 #include "upcalls.h"
 #include "work.h"
 
@@ -677,9 +678,10 @@ void cycle_init(void) {
     gh_store(&cycles_completed, 0);
     gh_store(&stress_count, 0);
     gh_store(&gc_phase, GC_OFF);
-    gh_store(&alloc_hooks, gh_debug.gccheckmark || gh_debug.invalidptr || gh_debug.rootcheck
-                              ? ALLOC_HOOK_TYPES
-                              : 0);
+    gh_store(&alloc_hooks, (gh_debug.gccheckmark || gh_debug.invalidptr || gh_debug.rootcheck
+                                ? ALLOC_HOOK_TYPES
+                                : 0) |
+                               (track_enabled ? ALLOC_HOOK_TRACK : 0));
     pacer_state = (pacer){.gogc = gh_env.gogc, .memlimit = gh_env.memlimit};
     pacer_commit(&pacer_state);
     publish_trigger();

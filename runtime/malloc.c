@@ -67,7 +67,8 @@
 /* Work an allocation must do beyond the fast path, as one word so the fast
  * path tests it with a single load and branch: ALLOC_HOOK_MARKING while a
  * mark phase runs (allocate black, gc/cycle.c sets it with the world
- * stopped), ALLOC_HOOK_TYPES when a debug mode reports object types. */
+ * stopped), ALLOC_HOOK_TYPES when a debug mode reports object types,
+ * ALLOC_HOOK_TRACK under memcheck (track.h: every object is announced). */
 volatile AO_t alloc_hooks;
 
 /* Records the type of the new object x of span s (debug modes only). */
@@ -293,7 +294,7 @@ static GH_NOINLINE void *mallocgc(size_t size, const gc_type *type, bool needzer
      * first written; only a new one is checked (write_heap_bits). */
     if (!noscan && !span_bits_fit(s, type, size))
         write_heap_bits(s, x, size, type, call);
-    uintptr_t hooks = gh_load(&alloc_hooks);
+    uintptr_t hooks = gh_load(&alloc_hooks) & ~(uintptr_t)ALLOC_HOOK_TRACK; /* done above */
     /* During mark a span cached with its free slots pre-marked needs no
      * per-object marking (gc/mark.c, mark_span_free_slots). */
     if (GH_UNLIKELY(hooks) && (hooks != ALLOC_HOOK_MARKING || !s->alloc_black))
@@ -308,9 +309,12 @@ static GH_NOINLINE void *mallocgc(size_t size, const gc_type *type, bool needzer
 static GH_NOINLINE void *alloc_finish(gh_thread *t, mspan *s, uintptr_t x, size_t size,
                                       const gc_type *type, const char *call) {
     mcache *c = &t->cache;
+    uintptr_t hooks = gh_load(&alloc_hooks);
+    if (hooks & ALLOC_HOOK_TRACK)
+        gh_track_alloc(x, s->elemsize, true); /* as mallocgc does */
+    hooks &= ~(uintptr_t)ALLOC_HOOK_TRACK;
     if (type != NULL && type->ptrdata != 0 && !span_bits_fit(s, type, size))
         write_heap_bits(s, x, size, type, call);
-    uintptr_t hooks = gh_load(&alloc_hooks);
     if (hooks && (hooks != ALLOC_HOOK_MARKING || !s->alloc_black))
         run_alloc_hooks(t, s, x, type);
     if (c->next_sample < 0)
@@ -323,25 +327,19 @@ static GH_NOINLINE void *alloc_finish(gh_thread *t, mspan *s, uintptr_t x, size_
  * thread allocating a small object (<= 1016 bytes) from its cached span,
  * or a tiny object into its current block. No lock, no atomic, no call; a
  * single combined test sends the rare follow-up work (new heap-bit type,
- * hooks, profiling) to alloc_finish. Everything else — refills, large
+ * hooks, memcheck's announcement among them, profiling) to alloc_finish. Everything else — refills, large
  * objects, errors — goes to mallocgc, which handles every case again.
  */
-static inline __attribute__((always_inline)) void *alloc_fast(size_t size, const gc_type *type,
-                                                              bool may_fail, const char *call) {
-    gh_thread *t = thr_self;
-    bool noscan = type == NULL || type->ptrdata == 0;
-    if (GH_UNLIKELY(t == NULL || size - 1 >= SC_SMALL_SIZE_MAX - 8))
-        return mallocgc(size, type, true, may_fail, call);
-    if (GH_UNLIKELY(track_enabled)) /* track.h: under memcheck, the hooked path */
-        return mallocgc(size, type, true, may_fail, call);
+/* The fast path's allocation from the cached span of the object's class;
+ * noscan is a constant where it is inlined, so the scan and noscan paths
+ * are each compiled without the other's tests. */
+static inline __attribute__((always_inline)) void *alloc_from_cache(gh_thread *t, size_t size,
+                                                                    const gc_type *type,
+                                                                    bool noscan, bool may_fail,
+                                                                    const char *call) {
     mcache *c = &t->cache;
-    if (noscan && size < GH_TINY_SIZE) {
-        void *p = tiny_alloc(c, size);
-        if (GH_LIKELY(p != NULL))
-            return p;
-        return mallocgc(size, type, true, may_fail, call);
-    }
-    span_class spc = sc_make_span_class(sc_size_to_class8[(size + 7) >> 3], noscan);
+    /* sc_make_span_class, as a word: no truncation to span_class. */
+    uintptr_t spc = (uintptr_t)sc_size_to_class8[(size + 7) >> 3] * 2 + noscan;
     mspan *s = c->alloc[spc];
     uint64_t cache = s->alloc_cache;
     if (GH_UNLIKELY(cache == 0))
@@ -362,12 +360,34 @@ static inline __attribute__((always_inline)) void *alloc_fast(size_t size, const
      * 0 or 1) needs no per-object marking, so its 1 masks out
      * ALLOC_HOOK_MARKING and such allocations stay inline. */
     _Static_assert(ALLOC_HOOK_MARKING == 1, "alloc_black masks the marking hook");
-    /* One branch for three rare cases: `|`, not `||`, on purpose. */
-    if (GH_UNLIKELY((int)(!noscan && !span_bits_fit(s, type, size)) |
+    /* One branch for three rare cases: `|`, not `||`, on purpose. The
+     * bits fit when the span holds the type's and the object is exactly
+     * one element; other sizes that fit (span_bits_fit) are rare enough
+     * to be found in alloc_finish. */
+    if (GH_UNLIKELY((int)(!noscan && (s->bits_type != type || size != type->size)) |
                     ((gh_load(&alloc_hooks) & ~(uintptr_t)s->alloc_black) != 0) |
                     (c->next_sample < 0)))
         return alloc_finish(t, s, x, size, type, call);
     return (void *)x;
+}
+
+static inline __attribute__((always_inline)) void *alloc_fast(size_t size, const gc_type *type,
+                                                              bool may_fail, const char *call) {
+    gh_thread *t = thr_self;
+    if (GH_UNLIKELY(t == NULL || size - 1 >= SC_SMALL_SIZE_MAX - 8))
+        return mallocgc(size, type, true, may_fail, call);
+    /* Objects with pointers first: the common case in a language runtime. */
+    if (GH_LIKELY(type != NULL && type->ptrdata != 0))
+        return alloc_from_cache(t, size, type, false, may_fail, call);
+    if (size < GH_TINY_SIZE) {
+        /* track.h: under memcheck, tiny objects take the hooked path (the
+         * span path's ALLOC_HOOK_TRACK sends it to alloc_finish). */
+        void *p = GH_UNLIKELY(track_enabled) ? NULL : tiny_alloc(&t->cache, size);
+        if (GH_LIKELY(p != NULL))
+            return p;
+        return mallocgc(size, type, true, may_fail, call);
+    }
+    return alloc_from_cache(t, size, type, true, may_fail, call);
 }
 
 void *gc_alloc(size_t size, const gc_type *type) { return alloc_fast(size, type, false, "gc_alloc"); }

@@ -79,7 +79,7 @@ void mark_thread_attach(struct gh_thread *t);
 void mark_thread_detach(struct gh_thread *t);
 
 /* Allocation hooks (runtime/malloc.c), set by the collector and gc_init. */
-enum { ALLOC_HOOK_MARKING = 1, ALLOC_HOOK_TYPES = 2 };
+enum { ALLOC_HOOK_MARKING = 1, ALLOC_HOOK_TYPES = 2, ALLOC_HOOK_TRACK = 4 };
 extern volatile AO_t alloc_hooks;
 
 /* Starts and stops the collector's background threads (gc/cycle.c). */

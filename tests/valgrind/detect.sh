@@ -31,6 +31,8 @@ if ! grep -q "Invalid read" "$out" && grep -q "^read " "$out"; then
     echo "no memcheck report at all: built with -Dvalgrind=disabled? skipped"; exit 77
 fi
 check small 64 "free'd"
+check fast 64 "free'd"
+check fastscan 64 "free'd"
 check large 65,536 "free'd"
 check tiny 16 "free'd"
 check tail 16 "alloc'd"
