@@ -703,16 +703,35 @@ static inline uint64_t from_mask(uintptr_t w, uintptr_t from) {
 
 /* Sets (or clears) the marks of every slot of s from freeindex on that
  * alloc_bits says is free; returns how many marks changed. No marker
- * touches a free slot's mark byte, so plain stores do. */
+ * touches a free slot's mark byte, so plain stores do: eight bytes at once
+ * where eight slots in a row are free (a span that enters a cache during a
+ * mark is mostly free), a byte at a time next to allocated slots, whose
+ * bytes markers may be setting. Mark bytes hold 0 or 1, so the bytes an
+ * eight-byte store changes are the byte sum of old ^ new, which one
+ * multiply adds up in the top byte. */
 static uintptr_t mark_free_slots(mspan *s, bool set) {
+    const uint64_t all = set ? 0x0101010101010101u : 0;
     uintptr_t n = 0, words = GH_DIV_ROUND_UP(s->nelems, 64);
     for (uintptr_t w = s->freeindex / 64; w < words; w++) {
         uint64_t free = ~alloc_word(s, w) & from_mask(w, s->freeindex);
-        for (; free != 0; free &= free - 1) {
-            volatile unsigned char *b = &s->mark_bytes[w * 64 + (uintptr_t)__builtin_ctzll(free)];
-            if ((AO_char_load(b) != 0) != set) {
-                AO_char_store(b, set);
-                n++;
+        while (free != 0) {
+            unsigned group = (unsigned)__builtin_ctzll(free) & ~7u;
+            uint64_t slots = (free >> group) & 0xff;
+            free &= ~((uint64_t)0xff << group);
+            unsigned char *bytes = (unsigned char *)&s->mark_bytes[w * 64 + group];
+            if (slots == 0xff) {
+                uint64_t old;
+                __builtin_memcpy(&old, bytes, sizeof old);
+                n += (uintptr_t)(((old ^ all) * 0x0101010101010101u) >> 56);
+                __builtin_memcpy(bytes, &all, sizeof all);
+                continue;
+            }
+            for (; slots != 0; slots &= slots - 1) {
+                volatile unsigned char *b = &bytes[__builtin_ctzll(slots)];
+                if ((AO_char_load(b) != 0) != set) {
+                    AO_char_store(b, set);
+                    n++;
+                }
             }
         }
     }

@@ -21,7 +21,8 @@
  * exactly once and listed, sweep credit paid in the pages owed and from the
  * refilling class first, keeping it a span, and sweep_finish waiting for a
  * batch swept but not yet listed, and a refill listing the full spans it
- * hands back a batch at a time; with a helper marker,
+ * hands back a batch at a time; a span cached during a mark has exactly its
+ * free slots pre-marked and unmarked again (white-box); with a helper marker,
  * the GC CPU reported includes the helper's (CPU times compared, nothing
  * timed by the wall clock).
  */
@@ -628,6 +629,64 @@ START_TEST(test_gc_allocate_black_before_frame_scan) {
     gc_enter_blocking();
     pthread_join(th, NULL);
     gc_leave_blocking();
+}
+END_TEST
+
+/* A span that enters a cache during a mark has its free slots from
+ * freeindex on pre-marked (allocate-black in bulk), eight mark bytes at a
+ * store where eight slots in a row are free, a byte at a time next to
+ * allocated slots, whose mark bytes are the markers' and must not be
+ * touched; the bytes marked are counted once each (a free slot already
+ * marked is not counted again), and unmarking the unused ones at uncache
+ * undoes exactly that. White-box: a cached span's slots and marks are set
+ * by hand, with no cycle running. */
+START_TEST(test_gc_premark_free_slots) {
+    gc_set_percent(-1);
+    (void)new_node(1); /* caches a span of node's class */
+    gh_thread *t = thr_self;
+    mspan *s = t->cache.alloc[sc_make_span_class(sc_size_to_class(sizeof(node)), 0)];
+    ck_assert_uint_eq(s->nelems, 256);
+    uintptr_t saved_free = s->freeindex;
+    uint64_t saved_cache = s->alloc_cache, saved_marked = t->gcw->bytes_marked;
+    uint8_t saved_bits[32];
+    memcpy(saved_bits, s->alloc_bits, sizeof saved_bits);
+
+    /* Allocated: 9 (beside free slots in its group of eight), 70, and the
+     * whole group 200..207. Slots 0..4 are below freeindex. Free slot 100
+     * is already marked. Allocated 9 is marked (by a marker), 70 not. */
+    memset(s->alloc_bits, 0, 32);
+    const unsigned allocated[] = {9, 70, 200, 201, 202, 203, 204, 205, 206, 207};
+    for (size_t k = 0; k < sizeof allocated / sizeof allocated[0]; k++)
+        s->alloc_bits[allocated[k] / 8] |= (uint8_t)(1u << (allocated[k] % 8));
+    memset(s->mark_bytes, 0, 256);
+    s->mark_bytes[9] = 1;
+    s->mark_bytes[100] = 1;
+    s->freeindex = 5;
+    s->alloc_black = false;
+    unsigned nfree = 256 - 5 - 10;
+
+    mark_span_free_slots(t, s);
+    ck_assert(s->alloc_black);
+    ck_assert_uint_eq(t->gcw->bytes_marked - saved_marked, (uint64_t)(nfree - 1) * s->elemsize);
+    for (unsigned i = 0; i < 256; i++) {
+        bool is_alloc = i == 9 || i == 70 || (i >= 200 && i <= 207);
+        unsigned want = i < 5 ? 0 : is_alloc ? (i == 9) : 1;
+        ck_assert_msg(s->mark_bytes[i] == want, "after pre-marking, slot %u: mark %u, want %u", i,
+                      s->mark_bytes[i], want);
+    }
+
+    mark_span_unmark_unused(t, s);
+    ck_assert(!s->alloc_black);
+    ck_assert_uint_eq(t->gcw->bytes_marked - saved_marked, (uint64_t)-1 * s->elemsize);
+    for (unsigned i = 0; i < 256; i++)
+        ck_assert_msg(s->mark_bytes[i] == (i == 9), "after unmarking, slot %u: mark %u", i,
+                      s->mark_bytes[i]);
+
+    memset(s->mark_bytes, 0, 256);
+    memcpy(s->alloc_bits, saved_bits, sizeof saved_bits);
+    s->freeindex = saved_free;
+    s->alloc_cache = saved_cache;
+    t->gcw->bytes_marked = saved_marked;
 }
 END_TEST
 
@@ -1572,6 +1631,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_checked_fixture(roots, setup, teardown);
     tcase_add_test(roots, test_gc_barrier_shades_value_only_for_grey_frames);
     tcase_add_test(roots, test_gc_allocate_black_before_frame_scan);
+    tcase_add_test(roots, test_gc_premark_free_slots);
     tcase_add_test(roots, test_gc_global_roots_survive);
     tcase_add_test(roots, test_gc_frame_roots_survive);
     tcase_add_test(roots, test_gc_interior_pointers);
