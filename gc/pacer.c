@@ -15,7 +15,7 @@
  *
  *     runway  = cons_mark * (1 - u) / u * scan_work_of_last_cycle
  *     trigger = goal - runway, clamped to [marked + 0.7 (goal - marked),
- *                                          marked + 0.95 (goal - marked)]
+ *                     max(marked + 0.95 (goal - marked), goal - 4 MiB)]
  *
  * The cons/mark ratio is measured with the CPU share marking actually had
  * (u above, for the last cycle): markers' time plus assists' time over the
@@ -26,7 +26,11 @@
  * trigger is as late — a mutator doing nothing but assists, every cycle.
  *
  * The clamps keep a cycle from starting right after the last one (when the
- * estimate is huge) or so late that assists must do all the work. Before any
+ * estimate is huge) or so late that assists must do all the work. On a
+ * large heap the upper clamp is the goal less the minimum heap (4 MiB)
+ * where that is later than 95% of the way: a heap with little to scan then
+ * needs no more runway than the smallest heap a cycle is run for, rather
+ * than 5% of a span of gigabytes (Go 1.19 does the same). Before any
  * history exists the trigger is 7/8 of the way to the goal. If the estimate
  * is wrong, assists (gc/mark.c) make the allocating threads pay the
  * difference, so the heap still does not outrun the marker.
@@ -110,6 +114,8 @@ void pacer_commit(pacer *p) {
     uint64_t span = p->heap_goal > p->heap_marked ? p->heap_goal - p->heap_marked : 0;
     uint64_t min_trigger = p->heap_marked + (uint64_t)(0.7 * (double)span);
     uint64_t max_trigger = p->heap_marked + (uint64_t)(0.95 * (double)span);
+    if (p->heap_goal > PACER_HEAP_MINIMUM && p->heap_goal - PACER_HEAP_MINIMUM > max_trigger)
+        max_trigger = p->heap_goal - PACER_HEAP_MINIMUM;
     if (p->cycles == 0) {
         p->trigger = p->heap_marked + span * 7 / 8;
         return;

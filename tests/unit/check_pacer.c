@@ -117,9 +117,33 @@ END_TEST
 static void check_trigger_bounds(const pacer *p) {
     ck_assert_uint_ne(p->heap_goal, UINT64_MAX);
     uint64_t span = p->heap_goal - p->heap_marked;
+    uint64_t upper = p->heap_marked + (uint64_t)(0.95 * (double)span) + 1;
+    if (p->heap_goal - PACER_HEAP_MINIMUM > upper)
+        upper = p->heap_goal - PACER_HEAP_MINIMUM;
     ck_assert_uint_ge(p->trigger, p->heap_marked + (uint64_t)(0.7 * (double)span));
-    ck_assert_uint_le(p->trigger, p->heap_marked + (uint64_t)(0.95 * (double)span) + 1);
+    ck_assert_uint_le(p->trigger, upper);
 }
+
+/* With nothing to scan the runway is nil and the trigger sits at the upper
+ * clamp: 95% of the way to the goal on a small heap, the goal less the
+ * minimum heap (4 MiB) on a large one, where that is later (Go 1.19's
+ * maxTrigger). */
+START_TEST(test_trigger_upper_clamp) {
+    pacer p = {.gogc = 100, .memlimit = INT64_MAX, .cycles = 1};
+    p.heap_marked = 2 * MIB; /* goal 4 MiB (the minimum) */
+    pacer_commit(&p);
+    ck_assert_uint_eq(p.heap_goal, 4 * MIB);
+    ck_assert_uint_eq(p.trigger, 2 * MIB + (uint64_t)(0.95 * (double)(2 * MIB)));
+    p.heap_marked = 60 * MIB; /* 5% of 60 MiB is 3 MiB: 95% is later */
+    pacer_commit(&p);
+    ck_assert_uint_eq(p.trigger, 60 * MIB + (uint64_t)(0.95 * (double)(60 * MIB)));
+    p.heap_marked = 1024 * MIB; /* 5% is 51.2 MiB: goal - 4 MiB is later */
+    pacer_commit(&p);
+    ck_assert_uint_eq(p.heap_goal, 2048 * MIB);
+    ck_assert_uint_eq(p.trigger, 2044 * MIB);
+    check_trigger_bounds(&p);
+}
+END_TEST
 
 START_TEST(test_effective_goal) {
     /* GOGC only. */
@@ -255,6 +279,7 @@ int main(void) {
     tcase_add_test(tc, test_memlimit_goal);
     tcase_add_test(tc, test_effective_goal);
     tcase_add_test(tc, test_simulation_converges);
+    tcase_add_test(tc, test_trigger_upper_clamp);
     tcase_add_test(tc, test_cons_mark_uses_utilization);
     tcase_add_test(tc, test_assist_ratio);
     tcase_add_test(tc, test_limiter_bucket);
