@@ -327,9 +327,11 @@ static GH_NOINLINE void *alloc_finish(gh_thread *t, mspan *s, uintptr_t x, size_
  * thread allocating a small object (<= 1016 bytes) from its cached span,
  * or a tiny object into its current block. No lock, no atomic, no call; a
  * single combined test sends the rare follow-up work (new heap-bit type,
- * hooks, memcheck's announcement among them, profiling) to alloc_finish. Everything else — refills, large
- * objects, errors — goes to mallocgc, which handles every case again.
+ * hooks, memcheck's announcement among them, profiling) to alloc_finish.
+ * Everything else — refills, large objects, errors — goes to mallocgc,
+ * which handles every case again.
  */
+
 /* The fast path's allocation from the cached span of the object's class;
  * noscan is a constant where it is inlined, so the scan and noscan paths
  * are each compiled without the other's tests. */
@@ -371,6 +373,8 @@ static inline __attribute__((always_inline)) void *alloc_from_cache(gh_thread *t
     return (void *)x;
 }
 
+/* The fast path itself: the checks every call makes, then the tiny block
+ * or the cached span. */
 static inline __attribute__((always_inline)) void *alloc_fast(size_t size, const gc_type *type,
                                                               bool may_fail, const char *call) {
     gh_thread *t = thr_self;
