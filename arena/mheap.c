@@ -28,6 +28,22 @@
  * with the lock dropped, to keep under the memory limit and the retained
  * goal (Go's allocSpan does the same).
  *
+ * Slow kernel work with the world free to stop. Faulting in a fresh span's
+ * pages and scavenging after a growth are system calls that took 0.3 to
+ * 3 ms here (instrumented runs of the pause benchmark's build phase, on a
+ * virtual machine, for pages the scavenger had returned). The thread doing
+ * them is in an allocation's slow path, between safepoints: a stop
+ * requested meanwhile (often by this very thread, whose refill crossed the
+ * trigger) waited for the system call, and the pause grew by as much. So
+ * the allocating thread does that work with its pages reserved in the page
+ * allocator but no span built on them yet, parked as in a blocking region
+ * (thr_stoppable_begin, runtime/thread.c): the world may stop and even a
+ * whole cycle run, and the span is built afterwards with whatever sweepgen
+ * and mark epoch are current then. Pages reserved but not yet in a span are
+ * in no list, in no page_in_use bit and in no spans[] entry, so no sweeper,
+ * reclaimer, scavenger or marker can reach them. Go does this work in
+ * mallocgc without letting the world stop.
+ *
  * Invariants (checked by mheap_verify at every mark termination when
  * GH_DEBUG >= 3, and by tests/unit/check_arena.c):
  *   I1. A page belongs to at most one in-use span; heap_arena.spans maps
@@ -167,6 +183,8 @@ static void set_spans(uintptr_t base, uintptr_t npages, mspan *s) {
     }
 }
 
+void (*mheap_stoppable_test_hook)(void);
+
 mspan *mheap_alloc_span(uintptr_t npages, span_class spc) {
     GH_ASSERT(npages > 0);
     gh_lock(&mheap_.lock);
@@ -178,6 +196,32 @@ mspan *mheap_alloc_span(uintptr_t npages, span_class spc) {
             gh_unlock(&mheap_.lock);
             return NULL;
         }
+    }
+    uint64_t growth = gh_load(&mheap_.heap_sys) - sys_before;
+    /* Pages the OS discarded read as zero, wherever they lie. */
+    bool needzero = alloc_needs_zero(base, npages << GH_PAGE_SHIFT) && scav < npages;
+    /* A span of small objects on untouched pages (fresh or scavenged) is
+     * about to be filled with objects: fault its pages in with one call.
+     * Left to fault one by one, a page whose first access is a read (the
+     * write barrier loads a slot's old value before storing) is mapped to
+     * the kernel's zero page, and the store that follows copies it and
+     * flushes the TLB of every CPU running the program. */
+    bool prefault = !needzero && sc_span_class_size(spc) != 0;
+    if (prefault || scav > 0 || growth > 0) {
+        /* The slow kernel work, before the span exists and with the world
+         * free to stop (see the top of this file). */
+        gh_unlock(&mheap_.lock);
+        bool parked = thr_stoppable_begin();
+        if (mheap_stoppable_test_hook != NULL)
+            mheap_stoppable_test_hook();
+        if (prefault)
+            sys_prefault((void *)base, npages << GH_PAGE_SHIFT);
+        /* Backing scavenged pages or growing may have pushed memory past a
+         * goal: return other free pages now (scavenge.c). */
+        if (scav > 0 || growth > 0)
+            scav_after_alloc(growth);
+        thr_stoppable_end(parked);
+        gh_lock(&mheap_.lock);
     }
     mspan *s = span_record_alloc();
     if (s == NULL) {
@@ -193,9 +237,7 @@ mspan *mheap_alloc_span(uintptr_t npages, span_class spc) {
     s->startaddr = base;
     s->npages = npages;
     s->arena = arena_of(base);
-    /* Pages the OS discarded read as zero, wherever they lie. */
-    bool dirty = alloc_needs_zero(base, npages << GH_PAGE_SHIFT);
-    s->needzero = dirty && scav < npages;
+    s->needzero = needzero;
     span_init_class(s, spc);
     gh_store(&s->sweepgen, gh_load(&mheap_.sweepgen));
     set_spans(base, npages, s);
@@ -204,20 +246,7 @@ mspan *mheap_alloc_span(uintptr_t npages, span_class spc) {
     gh_xadd(&mheap_.pages_inuse, npages);
     gh_xadd(&mheap_.span_count, 1);
     gh_store_release(&s->state, SPAN_IN_USE);
-    uint64_t growth = gh_load(&mheap_.heap_sys) - sys_before;
     gh_unlock(&mheap_.lock);
-    /* A span of small objects on untouched pages (fresh or scavenged) is
-     * about to be filled with objects: fault its pages in with one call.
-     * Left to fault one by one, a page whose first access is a read (the
-     * write barrier loads a slot's old value before storing) is mapped to
-     * the kernel's zero page, and the store that follows copies it and
-     * flushes the TLB of every CPU running the program. */
-    if (!s->needzero && sc_span_class_size(spc) != 0)
-        sys_prefault((void *)base, npages << GH_PAGE_SHIFT);
-    /* Backing scavenged pages or growing may have pushed memory past a
-     * goal: return other free pages now, without the lock (scavenge.c). */
-    if (scav > 0 || growth > 0)
-        scav_after_alloc(growth);
     return s;
 }
 

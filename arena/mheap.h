@@ -36,9 +36,24 @@ void mheap_init(void);
 
 /* Allocates an in-use span of npages pages for span class spc, with its
  * bits initialised; records it in heap_arena.spans and page_in_use. Returns
- * NULL if the OS refuses memory. *needzero tells whether its memory may hold
- * old data. Takes the mheap lock. */
+ * NULL if the OS refuses memory. s->needzero tells whether its memory may
+ * hold old data. Takes the mheap lock. The calling thread may park on the
+ * way (thr_stoppable_begin), so a registered caller holds no lock and every
+ * heap pointer it keeps is in a frame, as at any allocation. */
 mspan *mheap_alloc_span(uintptr_t npages, span_class spc);
+
+/* Tests: called on the allocating thread inside mheap_alloc_span's
+ * stoppable window, before its system calls. */
+extern void (*mheap_stoppable_test_hook)(void);
+
+/* The arena layer's two upward calls, defined in runtime/thread.c.
+ * thr_stoppable_begin parks the calling thread as gc_enter_blocking does if
+ * it is a registered thread running heap code, so that the world can stop
+ * while it waits in the kernel, and returns whether it did;
+ * thr_stoppable_end(parked) undoes that, waiting first for a stopped world
+ * to restart. */
+bool thr_stoppable_begin(void);
+void thr_stoppable_end(bool parked);
 
 /* Returns an in-use span's pages to the page allocator. The span must not be
  * reachable from any mcache or mcentral list. Takes the mheap lock. */

@@ -33,6 +33,11 @@
  * the registry in one sched_lock critical section (holding world_lock, so
  * mark termination cannot start before its grey objects are handed over).
  *
+ * The heap parks a thread itself around slow system calls in an
+ * allocation's slow path (thr_stoppable_begin/end, for arena/mheap.c), so
+ * that a stop does not wait for the kernel; the thread holds no span that
+ * the pause could miss (see mheap.c, "Slow kernel work").
+ *
  * world_lock serialises stop-the-world pauses (the collector holds it only
  * around its two pauses). A thread waiting for it parks itself first: the
  * holder may stop the world, and must not wait for a thread that is itself
@@ -44,6 +49,7 @@
 
 #include "env.h"
 #include "lock.h"
+#include "mheap.h"
 #include "sys.h"
 #include "upcalls.h"
 
@@ -200,6 +206,19 @@ void gc_leave_blocking(void) {
     wait_while_stopped();
     gh_store(&t->status, THR_RUNNING);
     pthread_mutex_unlock(&sched_lock);
+}
+
+bool thr_stoppable_begin(void) {
+    gh_thread *t = thr_self;
+    if (t == NULL || gh_load(&t->status) != THR_RUNNING)
+        return false;
+    gc_enter_blocking();
+    return true;
+}
+
+void thr_stoppable_end(bool parked) {
+    if (parked)
+        gc_leave_blocking();
 }
 
 void thr_heap_use_while_blocked(void) {

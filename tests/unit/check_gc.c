@@ -22,7 +22,9 @@
  * refilling class first, keeping it a span, and sweep_finish waiting for a
  * batch swept but not yet listed, and a refill listing the full spans it
  * hands back a batch at a time; a span cached during a mark has exactly its
- * free slots pre-marked and unmarked again (white-box); with a helper marker,
+ * free slots pre-marked and unmarked again (white-box); a whole collection
+ * runs while a thread faults in a new span's pages (white-box); with a
+ * helper marker,
  * the GC CPU reported includes the helper's (CPU times compared, nothing
  * timed by the wall clock).
  */
@@ -687,6 +689,62 @@ START_TEST(test_gc_premark_free_slots) {
     s->freeindex = saved_free;
     s->alloc_cache = saved_cache;
     t->gcw->bytes_marked = saved_marked;
+}
+END_TEST
+
+/* A thread that builds a span on fresh pages faults them in (and may
+ * scavenge) with the world free to stop (arena/mheap.c, "Slow kernel
+ * work"). Here, inside that window, another thread runs a whole gc_collect:
+ * were the allocating thread not parked, the collection's first stop would
+ * wait for it, and the window's bounded wait would end with no cycle done.
+ * The span built after the cycle carries the new sweepgen. */
+static volatile AO_t stoppable_step, stoppable_cycles;
+
+static void *stoppable_collector(void *arg) {
+    (void)arg;
+    gc_thread_register();
+    while (gh_load(&stoppable_step) != 1)
+        sched_yield();
+    gc_collect();
+    gh_store(&stoppable_step, 2);
+    gc_thread_unregister();
+    return NULL;
+}
+
+static void stoppable_hook(void) {
+    mheap_stoppable_test_hook = NULL; /* once */
+    ck_assert_uint_eq(gh_load(&thr_self->status), THR_BLOCKED);
+    gh_store(&stoppable_step, 1);
+    /* A deadlock guard, not a timing: a stop that waits for this thread
+     * would keep the step at 1 for good. */
+    uint64_t deadline = gh_clock_ns(CLOCK_MONOTONIC) + 20 * (uint64_t)1000000000;
+    while (gh_load(&stoppable_step) != 2 && gh_clock_ns(CLOCK_MONOTONIC) < deadline)
+        sched_yield();
+    gh_store(&stoppable_cycles, gh_load(&stoppable_step) == 2);
+}
+
+START_TEST(test_gc_span_allocation_lets_world_stop) {
+    pthread_t th;
+    pthread_create(&th, NULL, stoppable_collector, NULL);
+    uint32_t before = stats().num_gc;
+    mheap_stoppable_test_hook = stoppable_hook;
+    /* The first object of a class not used yet: its span comes from fresh
+     * pages, which are faulted in. */
+    void *p = gc_alloc(2048, NULL);
+    ck_assert_ptr_null(mheap_stoppable_test_hook);
+    ck_assert_msg(gh_load(&stoppable_cycles), "a collection could not stop the world while a "
+                                              "thread faulted in a span's pages");
+    ck_assert_uint_ge(stats().num_gc, before + 1);
+    mspan *s = span_of((uintptr_t)p);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(gh_load(&s->sweepgen), gh_load(&mheap_.sweepgen) + 3); /* cached, current */
+    gc_enter_blocking();
+    pthread_join(th, NULL);
+    gc_leave_blocking();
+    /* Released from the cache at mark termination and swept, as any other
+     * span (a span with a stale sweepgen trips sweep_span's assertion). */
+    gc_collect();
+    ck_assert_uint_eq(gh_load(&s->sweepgen), gh_load(&mheap_.sweepgen));
 }
 END_TEST
 
@@ -1632,6 +1690,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(roots, test_gc_barrier_shades_value_only_for_grey_frames);
     tcase_add_test(roots, test_gc_allocate_black_before_frame_scan);
     tcase_add_test(roots, test_gc_premark_free_slots);
+    tcase_add_test(roots, test_gc_span_allocation_lets_world_stop);
     tcase_add_test(roots, test_gc_global_roots_survive);
     tcase_add_test(roots, test_gc_frame_roots_survive);
     tcase_add_test(roots, test_gc_interior_pointers);
