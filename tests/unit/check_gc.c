@@ -704,7 +704,7 @@ static void *stoppable_collector(void *arg) {
     (void)arg;
     gc_thread_register();
     while (gh_load(&stoppable_step) != 1)
-        sched_yield();
+        gc_safepoint(); /* a registered thread: the main thread's stats() stops the world */
     gc_collect();
     gh_store(&stoppable_step, 2);
     gc_thread_unregister();
@@ -724,9 +724,9 @@ static void stoppable_hook(void) {
 }
 
 START_TEST(test_gc_span_allocation_lets_world_stop) {
+    uint32_t before = stats().num_gc;
     pthread_t th;
     pthread_create(&th, NULL, stoppable_collector, NULL);
-    uint32_t before = stats().num_gc;
     mheap_stoppable_test_hook = stoppable_hook;
     /* The first object of a class not used yet: its span comes from fresh
      * pages, which are faulted in. */
