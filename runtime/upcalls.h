@@ -6,7 +6,10 @@
  * allocator must start cycles, sweep before growing, allocate black and pay
  * mark assists, and thread registration must set up per-thread collector
  * state. Those calls are declared here, by the layer that makes them, and
- * defined in gc/; this file is the complete list of upward dependencies.
+ * defined in gc/; this file is the complete list of runtime's upward
+ * dependencies. The arena layer has two of its own, declared in
+ * arena/mheap.h and defined in runtime/thread.c: thr_stoppable_begin/end,
+ * which park the allocating thread around a new span's system calls.
  */
 #ifndef GH_UPCALLS_H
 #define GH_UPCALLS_H
