@@ -22,7 +22,9 @@
  * Concurrency. Allocation bumps `free_offset` of the newest chunk with an
  * atomic add (many sweepers and allocating threads race); only chunk
  * replacement takes gcbits_lock. Recycled chunks are cleared when they are
- * reused (outside any pause), so every bitmap starts zeroed.
+ * reused (outside any pause), so every bitmap starts zeroed; fresh ones are
+ * zero from the OS and are faulted in writable when mapped (one system
+ * call per 64 KiB, under gcbits_lock, which only chunk replacement takes).
  */
 #include "span.h"
 
@@ -80,6 +82,13 @@ static uint8_t *gcbits_alloc(size_t bytes) {
             c = sys_alloc(GCBITS_CHUNK_BYTES);
             if (c == NULL)
                 gh_throw("out of memory allocating alloc bitmaps or mark bytes");
+            /* Mapped writable now, in one call. Left to fault page by page,
+             * the first access to a page of mark bytes is a marker's read
+             * (the test before the set), which maps the kernel's zero page;
+             * the marker's store then copies it and flushes the TLB of every
+             * CPU, an interprocessor interrupt per page: 8% of a two-marker
+             * list mark's samples (perf, smp_call_function_many_cond). */
+            sys_prefault(c, GCBITS_CHUNK_BYTES);
         }
         c->free_offset = bytes;
         c->next = gen_next_chunk;

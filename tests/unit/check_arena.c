@@ -254,6 +254,33 @@ START_TEST(test_fresh_small_span_prefaulted) {
 }
 END_TEST
 
+/* A fresh chunk of mark bytes and alloc bitmaps (gcbits.c) is faulted in
+ * writable when it is mapped. Left to fault on first use, a page of mark
+ * bytes is first read by a marker (the test before the set), which maps
+ * the kernel's zero page, and the marker's store then copies it and
+ * flushes the TLB of every CPU. */
+START_TEST(test_fresh_gcbits_chunk_prefaulted) {
+    size_t step = span_mark_bytes_size(4096), os_page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t prev = 0, fresh = 0;
+    /* Allocation bumps through a chunk; the first array that does not
+     * follow the one before starts a new chunk, at its first page. */
+    for (int i = 0; i < 64 && fresh == 0; i++) {
+        uintptr_t p = (uintptr_t)gcbits_new_marks(4096);
+        if (prev != 0 && p != prev + step)
+            fresh = p;
+        prev = p;
+    }
+    ck_assert_uint_ne(fresh, 0);
+    uintptr_t base = fresh & ~(uintptr_t)(os_page - 1);
+    size_t pages = (64 * 1024) / os_page;
+    unsigned char vec[64];
+    ck_assert_uint_le(pages, sizeof vec);
+    ck_assert_int_eq(mincore((void *)base, pages * os_page, vec), 0);
+    for (size_t i = 0; i < pages; i++)
+        ck_assert_msg(vec[i] & 1, "page %zu of a fresh gcbits chunk not resident", i);
+}
+END_TEST
+
 static gh_mutex test_lock = GH_MUTEX_INIT;
 static uint64_t lock_counter;
 
@@ -320,6 +347,7 @@ static Suite *arena_suite(void) {
     tcase_add_test(tc, test_arena_huge_object);
     tcase_add_test(tc, test_arena_reinit);
     tcase_add_test(tc, test_fresh_small_span_prefaulted);
+    tcase_add_test(tc, test_fresh_gcbits_chunk_prefaulted);
     tcase_add_test(tc, test_lock_excludes);
     tcase_add_test(tc, test_lock_waiter_sleeps);
     suite_add_tcase(s, tc);
