@@ -94,7 +94,6 @@ static uint64_t pause_ns[GC_PAUSE_HISTORY], pause_end_ns[GC_PAUSE_HISTORY];
 static uint64_t pause_total_ns, last_gc_ns, gc_cpu_ns, init_ns;
 static uint32_t num_gc, num_forced_gc;
 
-
 static void publish_trigger(void) {
     gh_store(&trigger_bytes, pacer_state.trigger);
     gh_store(&goal_bytes, pacer_state.heap_goal);

@@ -49,12 +49,17 @@
  * one-type bits (bits_type, bits_mask, read with an acquire load) once,
  * and the copy stays right for every object the marker can scan because
  * bits_type only moves from none to a type to mixed, and the allocation
- * that moves it during a mark is black (span_hint). Assists take
- * background credit with an atomic add that may overdraw it briefly; the
- * overdraft is paid back by later background work. An assist runs inside a refill, where no
- * safepoint is polled until it returns, so it stops at a pending stop or
- * handshake request and answers it (mark_drain_n, mark_assist_alloc): a
- * stop never waits out an assist.
+ * that moves it during a mark is black (span_hint). A thread caching a
+ * span during a mark pre-marks its free slots with plain stores, eight
+ * bytes at a time where eight slots in a row are free (mark_free_slots):
+ * no marker touches a free slot's byte, since no pointer to a free slot
+ * is ever shaded, and bytes next to an allocated slot's are written one by
+ * one. Assists take background credit with an atomic add that may
+ * overdraw it briefly; the overdraft is paid back by later background
+ * work. An assist runs inside a refill, where no safepoint is polled until
+ * it returns, so it stops at a pending stop or handshake request and
+ * answers it (mark_drain_n, mark_assist_alloc): a stop never waits out an
+ * assist.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -180,7 +185,8 @@ typedef struct span_hint {
     unsigned elem_words;  /* elemsize in words, when bits != NULL */
     uint64_t elem_mask;   /* elem_words low bits set */
     const uint64_t *bits; /* the span's first heap-bitmap word; NULL: scan it bit by bit */
-    bool one_type;        /* every object's bits are type_bits (bits != NULL) */
+    /* When every slot holds one type's single-element bits (bits != NULL):
+     * those bits, never 0 for a type with pointers; else 0. */
     uint64_t type_bits;
 } span_hint;
 
@@ -206,8 +212,7 @@ GH_INLINE void hint_set(span_hint *h, mspan *s) {
         h->elem_mask = words == 64 ? ~(uint64_t)0 : ((uint64_t)1 << words) - 1;
         const struct gc_type *bt =
             (const struct gc_type *)AO_load_acquire((volatile AO_t *)&s->bits_type);
-        h->one_type = bt != NULL && bt != SPAN_BITS_MIXED;
-        h->type_bits = s->bits_mask & h->elem_mask;
+        h->type_bits = bt != NULL && bt != SPAN_BITS_MIXED ? s->bits_mask & h->elem_mask : 0;
     }
 }
 
@@ -359,7 +364,7 @@ void mark_shade_n(gcwork *w, const uintptr_t *ptrs, size_t n) {
 GH_INLINE void scan_small(gcwork *w, span_hint *hint, uintptr_t b, shade_batch *sb,
                           uintptr_t *next) {
     uint64_t bits = hint->type_bits;
-    if (!hint->one_type) {
+    if (bits == 0) { /* not a one-type span: the object's own bits */
         uintptr_t off = (b - hint->base) / GH_PTR_SIZE;
         unsigned shift = off % 64;
         const volatile AO_t *bw = (const volatile AO_t *)&hint->bits[off / 64];
