@@ -82,12 +82,10 @@ static uint8_t *gcbits_alloc(size_t bytes) {
             c = sys_alloc(GCBITS_CHUNK_BYTES);
             if (c == NULL)
                 gh_throw("out of memory allocating alloc bitmaps or mark bytes");
-            /* Mapped writable now, in one call. Left to fault page by page,
-             * the first access to a page of mark bytes is a marker's read
-             * (the test before the set), which maps the kernel's zero page;
-             * the marker's store then copies it and flushes the TLB of every
-             * CPU, an interprocessor interrupt per page: 8% of a two-marker
-             * list mark's samples (perf, smp_call_function_many_cond). */
+            /* A marker's first access to a page of mark bytes is the read
+             * before the set (sys_prefault says why that costs): the
+             * interrupts were 8% of a two-marker list mark's samples
+             * (perf, smp_call_function_many_cond). */
             sys_prefault(c, GCBITS_CHUNK_BYTES);
         }
         c->free_offset = bytes;

@@ -201,11 +201,9 @@ mspan *mheap_alloc_span(uintptr_t npages, span_class spc) {
     /* Pages the OS discarded read as zero, wherever they lie. */
     bool needzero = alloc_needs_zero(base, npages << GH_PAGE_SHIFT) && scav < npages;
     /* A span of small objects on untouched pages (fresh or scavenged) is
-     * about to be filled with objects: fault its pages in with one call.
-     * Left to fault one by one, a page whose first access is a read (the
-     * write barrier loads a slot's old value before storing) is mapped to
-     * the kernel's zero page, and the store that follows copies it and
-     * flushes the TLB of every CPU running the program. */
+     * about to be filled with objects, and the write barrier reads a slot's
+     * old value before storing: fault its pages in with one call
+     * (sys_prefault says why). */
     bool prefault = !needzero && sc_span_class_size(spc) != 0;
     if (prefault || scav > 0 || growth > 0) {
         /* The slow kernel work, before the span exists and with the world

@@ -15,6 +15,11 @@
  *                reads as zero when next touched (MADV_DONTNEED).
  *   sys_prefault: backs untouched pages of a mapped range with writable
  *                memory now (MADV_POPULATE_WRITE); advisory, may do nothing.
+ *                For memory about to be read before it is written: left to
+ *                fault one page at a time, a page first read maps the
+ *                kernel's zero page, and the store after it copies the
+ *                page and flushes the TLB of every CPU running the program
+ *                (an interprocessor interrupt per page).
  * Callers treat NULL/false as out of memory: gc_try_alloc returns NULL,
  * everything else reports a fatal error naming what it was mapping.
  */
