@@ -144,7 +144,7 @@ static pthread_cond_t worker_cv = PTHREAD_COND_INITIALIZER;
 static bool workers_stop;
 
 /* CPU the helper workers spent draining, for gctrace and the pacer. Each
- * adds its time before it stops counting as busy, so once workers_quiesce
+ * adds its time before it stops counting as busy, so once work_wait_markers
  * has seen no busy marker the total covers every drain of the cycle. */
 static volatile AO_t marker_cpu_ns;
 
@@ -153,11 +153,13 @@ static volatile AO_t marker_cpu_ns;
 static void drain_as_worker(gcwork *w) {
     for (;;) {
         gh_xadd(&markers_busy, 1);
+        if (cycle_test_hook != NULL)
+            cycle_test_hook("helper-draining");
         uint64_t cpu0 = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
         mark_drain(w);
         work_dispose(w);
         gh_xadd(&marker_cpu_ns, gh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0);
-        gh_xadd(&markers_busy, (uintptr_t)-1);
+        work_marker_idle(&markers_busy);
         if (work_global_empty() || !gh_load(&mark_active))
             return;
     }
@@ -193,11 +195,7 @@ static void workers_set_active(bool on) {
         work_wake_idle();
 }
 
-/* Waits until every helper worker is idle. */
-static void workers_quiesce(void) {
-    while (gh_load_acquire(&markers_busy) != 0) /* their marks happen before */
-        sched_yield();
-}
+
 
 /* --- handshake functions (run by each thread on itself, or for it) --- */
 
@@ -393,7 +391,9 @@ static void run_cycle(bool forced) {
         gh_xadd(&markers_busy, (uintptr_t)-1);
         if (!work_global_empty())
             continue;
-        workers_quiesce();
+        /* A helper may hold the rest of the grey objects (all of them, on
+         * a chain): sleep until it runs dry or shares some. */
+        work_wait_markers(&markers_busy, true);
         if (!work_global_empty())
             continue;
         if (stw_mark) {
@@ -427,7 +427,7 @@ static void run_cycle(bool forced) {
     }
     if (!stw_mark)
         workers_set_active(false);
-    workers_quiesce();
+    work_wait_markers(&markers_busy, false);
     uint64_t cpu_mark = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_mark0;
     uint64_t term_cpu = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     uint64_t helper_cpu = gh_load(&marker_cpu_ns);

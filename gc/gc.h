@@ -103,7 +103,8 @@ void rootcheck_verify(void);
 /* Test-only: called by the collector at named points of a cycle
  * ("mark-start": pause 1 is over, no thread has given its frames yet;
  * "globals-scanned": the global roots are shaded, the frames not yet;
- * "mark-drained": marking found no work left, before termination). */
+ * "mark-drained": marking found no work left, before termination), and by
+ * a helper marker ("helper-draining": counted busy, about to drain). */
 extern void (*cycle_test_hook)(const char *point);
 
 #endif /* GH_GC_H */

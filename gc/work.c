@@ -21,7 +21,11 @@
  * (work_wake_idle). A sleeper announces itself in idle_sleepers before its
  * last look at work_full, and put_full reads idle_sleepers after its push;
  * both are full-barrier atomics, so one of the two sees the other and no
- * wakeup is lost.
+ * wakeup is lost. The collector waiting for the helpers to go idle
+ * (work_wait_markers) sleeps the same way, and the helper whose
+ * work_marker_idle takes the busy count to 0 reads idle_sleepers after its
+ * decrement: the same pairing. On a heap shaped like a chain one marker
+ * holds the only grey object for the whole mark; the others sleep.
  */
 #include "work.h"
 
@@ -119,6 +123,31 @@ void work_wait(volatile AO_t *active) {
     pthread_mutex_lock(&idle_lock);
     gh_xadd(&idle_sleepers, 1);
     while (work_global_empty() && gh_load(active))
+        pthread_cond_wait(&idle_cv, &idle_lock);
+    gh_xadd(&idle_sleepers, (uintptr_t)-1);
+    pthread_mutex_unlock(&idle_lock);
+}
+
+void work_marker_idle(volatile AO_t *busy) {
+    if (gh_xadd(busy, (uintptr_t)-1) == 1 && gh_load(&idle_sleepers) != 0)
+        work_wake_idle();
+}
+
+/* True when the collector may stop waiting: the acquire load orders the
+ * helpers' marks, made before their decrement, before what follows. */
+static bool markers_quiet(volatile AO_t *busy, bool or_work) {
+    return gh_load_acquire(busy) == 0 || (or_work && !work_global_empty());
+}
+
+void work_wait_markers(volatile AO_t *busy, bool or_work) {
+    for (int i = 0; i < IDLE_SPINS; i++) {
+        if (markers_quiet(busy, or_work))
+            return;
+        gh_cpu_relax();
+    }
+    pthread_mutex_lock(&idle_lock);
+    gh_xadd(&idle_sleepers, 1);
+    while (!markers_quiet(busy, or_work))
         pthread_cond_wait(&idle_cv, &idle_lock);
     gh_xadd(&idle_sleepers, (uintptr_t)-1);
     pthread_mutex_unlock(&idle_lock);

@@ -76,6 +76,14 @@ bool work_global_empty(void);
  * cleared; whoever clears it calls work_wake_idle. */
 void work_wait(volatile AO_t *active);
 void work_wake_idle(void);
+/* Counts a helper marker out of *busy (the collector's count of markers
+ * that may hold grey objects), waking a work_wait_markers sleeper when it
+ * was the last. */
+void work_marker_idle(volatile AO_t *busy);
+/* Blocks until *busy is 0, or, with or_work, until the global queue has
+ * work: the collector waiting for helper markers, asleep rather than
+ * spinning on a CPU a helper or a mutator could use. */
+void work_wait_markers(volatile AO_t *busy, bool or_work);
 /* When the global queue is empty, shares some of w's grey objects through
  * it, so that other markers and assisting threads find work (Go's
  * gcWork.balance). */

@@ -1584,6 +1584,55 @@ START_TEST(test_gc_trigger_does_not_wait) {
 }
 END_TEST
 
+/* The collector sleeps, rather than spins, while a helper marker holds the
+ * mark's grey objects: on a heap shaped like a chain one marker has all of
+ * them for the whole mark. The hook makes a helper hold the mark open for
+ * 300 ms, counted busy; the collector's CPU time over the last 250 ms of
+ * that must be small. (A spinning collector burns the whole window; on a
+ * machine too loaded to give it a CPU the test passes either way, it cannot
+ * fail spuriously.) */
+static clockid_t hold_collector_clock;
+static volatile AO_t hold_armed, hold_entered;
+static uint64_t hold_collector_cpu_ns;
+
+static void hold_helper_hook(const char *point) {
+    if (strcmp(point, "mark-start") == 0) {
+        ck_assert_int_eq(pthread_getcpuclockid(pthread_self(), &hold_collector_clock), 0);
+    } else if (strcmp(point, "globals-scanned") == 0) {
+        /* Keep the mark open until a helper is in it. */
+        for (int i = 0; i < 2000 && gh_load(&hold_armed) && !gh_load(&hold_entered); i++)
+            usleep(1000);
+    } else if (strcmp(point, "helper-draining") == 0 && gh_cas(&hold_armed, 1, 0)) {
+        gh_store(&hold_entered, 1);
+        usleep(50 * 1000); /* the collector drains the rest and waits */
+        uint64_t c0 = gh_clock_ns(hold_collector_clock);
+        usleep(250 * 1000);
+        hold_collector_cpu_ns = gh_clock_ns(hold_collector_clock) - c0;
+    }
+}
+
+START_TEST(test_gc_collector_sleeps_while_helper_marks) {
+    setenv("GOHEAP_MARKERS", "2", 1);
+    gc_init();
+    unsetenv("GOHEAP_MARKERS");
+    memset(groots, 0, sizeof groots);
+    gc_add_roots(groots, sizeof groots);
+    groots[0] = new_node(1);
+    gh_store(&hold_entered, 0);
+    gh_store(&hold_armed, 1);
+    cycle_test_hook = hold_helper_hook;
+    gc_collect();
+    cycle_test_hook = NULL;
+    ck_assert_msg(gh_load(&hold_entered), "no helper marker joined the mark");
+    ck_assert_msg(hold_collector_cpu_ns < 20 * 1000 * 1000,
+                  "collector used %.1f ms of CPU in 250 ms waiting for a helper",
+                  (double)hold_collector_cpu_ns / 1e6);
+    ck_assert_uint_eq(stats().heap_objects, 1);
+    gc_remove_roots(groots);
+    gc_shutdown();
+}
+END_TEST
+
 static volatile int burn_stop;
 static void *burn(void *arg) {
     (void)arg;
@@ -1741,6 +1790,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(env, test_gc_gogc_env);
     tcase_add_test(env, test_gc_shutdown_with_cycle_pending);
     tcase_add_test(env, test_gc_helper_cpu_counted);
+    tcase_add_test(env, test_gc_collector_sleeps_while_helper_marks);
     tcase_add_test(env, test_gc_stress_collects_in_world_lock_calls);
     if (fork)
         tcase_add_test(env, test_gc_gctrace_format);
