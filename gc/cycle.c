@@ -53,7 +53,6 @@
  */
 #include <math.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -194,8 +193,6 @@ static void workers_set_active(bool on) {
     if (!on)
         work_wake_idle();
 }
-
-
 
 /* --- handshake functions (run by each thread on itself, or for it) --- */
 
