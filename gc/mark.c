@@ -439,6 +439,15 @@ GH_INLINE uintptr_t scan_object(gcwork *w, span_hint *hint, uintptr_t b, shade_b
 /* How many objects a marker scans between checks that others have work. */
 #define BALANCE_INTERVAL 64
 
+/* How far past an object handed on in `next` (a chain within one span)
+ * the marker prefetches. Such a chain was usually allocated in order — a
+ * list, a tree built depth first — so what it reaches next lies just
+ * above: eight cache lines ahead is sixteen links of a list of 32-byte
+ * nodes, about 100 ns of marking, enough to cover a load from L2 or L3 on
+ * the chain's critical path. The ring's prefetch cannot help there: those objects
+ * never pass through the ring. */
+#define CHAIN_PREFETCH_BYTES 512
+
 void mark_drain(gcwork *w) {
     uintptr_t ring[PREFETCH_DEPTH];
     shade_batch batch = {0};
@@ -454,6 +463,7 @@ void mark_drain(gcwork *w) {
         if (next != 0) {
             uintptr_t b = next;
             next = 0;
+            __builtin_prefetch((const void *)(b + CHAIN_PREFETCH_BYTES));
             scan_object(w, &hint, b, &batch, &next);
             continue;
         }
