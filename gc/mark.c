@@ -436,7 +436,8 @@ GH_INLINE uintptr_t scan_object(gcwork *w, span_hint *hint, uintptr_t b, shade_b
  * Green Tea attack the same stall). */
 #define PREFETCH_DEPTH 8
 
-/* How many objects a marker scans between checks that others have work. */
+/* How many objects a marker takes from its queue (each with the chain it
+ * leads to) between checks that others have work. */
 #define BALANCE_INTERVAL 64
 
 /* How far past an object handed on in `next` (a chain within one span)
@@ -453,19 +454,11 @@ void mark_drain(gcwork *w) {
     shade_batch batch = {0};
     span_hint hint = {0};
     unsigned head = 0, n = 0, since_balance = 0;
-    uintptr_t next = 0;
     for (;;) {
         if (++since_balance == BALANCE_INTERVAL) {
             since_balance = 0;
             if (work_global_empty())
                 work_balance(w);
-        }
-        if (next != 0) {
-            uintptr_t b = next;
-            next = 0;
-            __builtin_prefetch((const void *)(b + CHAIN_PREFETCH_BYTES));
-            scan_object(w, &hint, b, &batch, &next);
-            continue;
         }
         /* Top the ring up from the local buffer; only an empty ring looks
          * further: first to the shade batch, then to the other buffer and
@@ -491,7 +484,17 @@ void mark_drain(gcwork *w) {
         uintptr_t b = ring[head];
         head = (head + 1) % PREFETCH_DEPTH;
         n--;
-        scan_object(w, &hint, b, &batch, &next);
+        /* Scan b, then the chain of objects each scan hands on within its
+         * span, in a loop of its own: a chain's link is the marker's
+         * critical path, and nothing else need be carried around it. */
+        for (;;) {
+            uintptr_t next = 0;
+            scan_object(w, &hint, b, &batch, &next);
+            if (next == 0)
+                break;
+            b = next;
+            __builtin_prefetch((const void *)(b + CHAIN_PREFETCH_BYTES));
+        }
     }
 }
 
