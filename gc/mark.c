@@ -445,8 +445,8 @@ GH_INLINE uintptr_t scan_object(gcwork *w, span_hint *hint, uintptr_t b, shade_b
  * list, a tree built depth first — so what it reaches next lies just
  * above: eight cache lines ahead is sixteen links of a list of 32-byte
  * nodes, about 100 ns of marking, enough to cover a load from L2 or L3 on
- * the chain's critical path. The ring's prefetch cannot help there: those objects
- * never pass through the ring. */
+ * the chain's critical path. The ring's prefetch cannot help there: those
+ * objects never pass through the ring. */
 #define CHAIN_PREFETCH_BYTES 512
 
 void mark_drain(gcwork *w) {
