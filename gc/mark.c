@@ -82,6 +82,14 @@ volatile AO_t assist_work_total; /* scan work done by assists this cycle */
 /* Most scan work one assist does: at roughly 1 GB/s of marking, about a
  * millisecond, the longest an allocation should stall for a single assist. */
 #define ASSIST_MAX_WORK ((int64_t)1 << 20)
+
+/* And the longest one assist runs, whatever it got through: an assist
+ * scans one object at a time, and on a heap whose objects miss the cache
+ * at every step (lists spread over a gigabyte) it marks at tens of MB/s,
+ * so that ASSIST_MAX_WORK took 20-25 ms (bench_pause). The clock is read
+ * every ASSIST_CLOCK_EVERY objects. Tests may shorten the limit. */
+int64_t assist_max_ns = 1000000;
+#define ASSIST_CLOCK_EVERY 32
 /* Least scan work an assist pays for (Go's gcOverAssistWork). */
 #define ASSIST_MIN_WORK ((int64_t)64 << 10)
 /* How much scan work a marker accumulates before publishing it. */
@@ -502,11 +510,18 @@ int64_t mark_drain_n(gcwork *w, int64_t budget) {
     int64_t done = 0;
     span_hint hint = {0};
     shade_batch batch = {0};
+    uint64_t start = gh_clock_ns(CLOCK_MONOTONIC);
+    unsigned since_clock = 0;
     while (done < budget) {
         /* Give way to a stop or a handshake: an assist runs at a refill,
          * with no safepoint until it returns, and the stop waits for it. */
         if (GH_UNLIKELY(gh_load(&gci_safepoint_request)))
             break;
+        if (++since_clock == ASSIST_CLOCK_EVERY) {
+            since_clock = 0;
+            if ((int64_t)(gh_clock_ns(CLOCK_MONOTONIC) - start) >= assist_max_ns)
+                break;
+        }
         uintptr_t b = work_tryget(w);
         if (b == 0) {
             if (batch_flush(w, &hint, &batch))
@@ -591,9 +606,9 @@ void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
         if (owed == 0)
             return;
     }
-    /* One assist does a bounded amount of work, so that no allocation
-     * stalls for long; any remainder stays owed and is paid at the
-     * thread's next refill. */
+    /* One assist does a bounded amount of work, in a bounded time, so
+     * that no allocation stalls for long; any remainder stays owed and is
+     * paid at the thread's next refill. */
     if (owed > ASSIST_MAX_WORK)
         owed = ASSIST_MAX_WORK;
     uint64_t cpu0 = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);

@@ -1043,6 +1043,52 @@ START_TEST(test_gc_assist_yields_to_safepoint_request) {
 }
 END_TEST
 
+/* An assist stops when its time is up, however much it owes and however
+ * much work is queued, and keeps the rest of its debt: with the limit at
+ * 0 it scans one clock interval's worth of objects (ASSIST_CLOCK_EVERY,
+ * 32) and returns. With the usual limit the same assist scans them all.
+ * White-box, as above. */
+START_TEST(test_gc_assist_time_bounded) {
+    enum { N = 5000 };
+    gh_thread *t = thr_current("test");
+    node *head = NULL;
+    GC_FRAME(f, &head);
+    for (int i = 0; i < N; i++) {
+        node *n = new_node((uint64_t)i);
+        n->next = head;
+        head = n;
+    }
+    uint64_t live = gh_load(&gstats.heap_live);
+    mark_assist_start_cycle(1 << 20, live + (1 << 20), live, live + (2 << 20));
+    gh_store(&work_scan_done, 0);
+    gh_store(&assist_work_total, 0);
+    gh_store(&work_bg_credit, 0);
+    gh_store(&gc_phase, GC_MARK);
+    for (node *n = head; n != NULL; n = n->next)
+        work_put(t->gcw, (uintptr_t)n);
+    t->assist_credit = 0;
+    int64_t limit = assist_max_ns;
+    assist_max_ns = 0;
+    mark_assist_alloc(t, 1 << 20);
+    assist_max_ns = limit;
+    uint64_t scanned = gh_load(&assist_work_total);
+    int64_t debt = t->assist_credit;
+    mark_assist_alloc(t, 0);
+    uint64_t scanned_after = gh_load(&assist_work_total);
+    gh_store(&gc_phase, GC_OFF);
+    t->assist_credit = 0;
+    ck_assert_uint_gt(scanned, 0);
+    ck_assert_uint_le(scanned, 32 * sizeof(node));
+    ck_assert_int_lt(debt, -(1 << 19));
+    ck_assert_uint_ge(scanned_after, (uint64_t)N * sizeof(node));
+    ck_assert(work_global_empty());
+    GC_UNFRAME(f);
+    gc_collect();
+    gc_collect();
+    ck_assert_uint_eq(stats().heap_objects, 0);
+}
+END_TEST
+
 /* The end of a pause is when the stop request is withdrawn, read before
  * the stopped threads are woken: no stopped thread runs again before the
  * time stw_start returns. Both threads share one CPU, and the stopper works
@@ -1780,6 +1826,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(pacing, test_gc_collect_while_other_allocates);
     tcase_add_test(pacing, test_gc_assist_takes_background_credit);
     tcase_add_test(pacing, test_gc_assist_yields_to_safepoint_request);
+    tcase_add_test(pacing, test_gc_assist_time_bounded);
     tcase_add_test(pacing, test_gc_assist_credit_saturates_gogc_off);
     tcase_add_test(pacing, test_gc_trigger_does_not_wait);
     tcase_add_test(pacing, test_gc_pause_ends_before_wake);
