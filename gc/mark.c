@@ -90,6 +90,7 @@ volatile AO_t assist_work_total; /* scan work done by assists this cycle */
  * every ASSIST_CLOCK_EVERY objects. Tests may shorten the limit. */
 int64_t assist_max_ns = 1000000;
 #define ASSIST_CLOCK_EVERY 32
+
 /* Least scan work an assist pays for (Go's gcOverAssistWork). */
 #define ASSIST_MIN_WORK ((int64_t)64 << 10)
 /* How much scan work a marker accumulates before publishing it. */
