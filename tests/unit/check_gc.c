@@ -998,16 +998,22 @@ START_TEST(test_gc_assist_takes_background_credit) {
 }
 END_TEST
 
-/* An assist gives way to a safepoint request (a stop or a handshake) at
- * once instead of finishing its work first: with a request pending, an
- * assist owing far more than the grey objects queued scans none of them,
- * answers the request, and keeps its debt. White-box, as above. */
-START_TEST(test_gc_assist_yields_to_safepoint_request) {
-    enum { N = 5000 };
+/* The scenario of the next two tests, white-box as above: ASSIST_NODES
+ * grey nodes queued in a faked mark phase, then an assist owing far more
+ * than they hold, made with `hinder(true)` in force, then the same assist
+ * without it, which must scan them all. Returns what the hindered assist
+ * scanned and the debt it kept; the nodes must then be collected. */
+enum { ASSIST_NODES = 5000 };
+typedef struct assist_outcome {
+    uint64_t scanned;
+    int64_t debt;
+} assist_outcome;
+
+static assist_outcome hindered_assist(void (*hinder)(bool on)) {
     gh_thread *t = thr_current("test");
     node *head = NULL;
     GC_FRAME(f, &head);
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < ASSIST_NODES; i++) {
         node *n = new_node((uint64_t)i);
         n->next = head;
         head = n;
@@ -1021,71 +1027,61 @@ START_TEST(test_gc_assist_yields_to_safepoint_request) {
     for (node *n = head; n != NULL; n = n->next)
         work_put(t->gcw, (uintptr_t)n);
     t->assist_credit = 0;
-    gh_or(&gci_safepoint_request, SAFEPOINT_HANDSHAKE);
+    hinder(true);
     mark_assist_alloc(t, 1 << 20);
-    gh_and(&gci_safepoint_request, ~(uintptr_t)SAFEPOINT_HANDSHAKE);
-    uint64_t scanned = gh_load(&assist_work_total);
-    int64_t debt = t->assist_credit;
-    /* The same assist without the request scans all N. */
+    hinder(false);
+    assist_outcome o = {gh_load(&assist_work_total), t->assist_credit};
     mark_assist_alloc(t, 0);
     uint64_t scanned_after = gh_load(&assist_work_total);
     gh_store(&gc_phase, GC_OFF);
     t->assist_credit = 0;
-    ck_assert_uint_eq(scanned, 0);
-    ck_assert_int_le(debt, -(1 << 20) + 1);
-    ck_assert_uint_ge(scanned_after, (uint64_t)N * sizeof(node));
+    ck_assert_uint_ge(scanned_after, (uint64_t)ASSIST_NODES * sizeof(node));
     ck_assert(work_global_empty());
     GC_UNFRAME(f);
     /* The nodes the assist marked outside a cycle survive the next one. */
     gc_collect();
     gc_collect();
     ck_assert_uint_eq(stats().heap_objects, 0);
+    return o;
+}
+
+static void request_handshake(bool on) {
+    if (on)
+        gh_or(&gci_safepoint_request, SAFEPOINT_HANDSHAKE);
+    else
+        gh_and(&gci_safepoint_request, ~(uintptr_t)SAFEPOINT_HANDSHAKE);
+}
+
+static void no_assist_time(bool on) {
+    static int64_t saved;
+    if (on) {
+        saved = assist_max_ns;
+        assist_max_ns = 0;
+    } else {
+        assist_max_ns = saved;
+    }
+}
+
+/* An assist gives way to a safepoint request (a stop or a handshake) at
+ * once instead of finishing its work first: with a request pending, an
+ * assist owing far more than the grey objects queued scans none of them,
+ * answers the request, and keeps its debt. */
+START_TEST(test_gc_assist_yields_to_safepoint_request) {
+    assist_outcome o = hindered_assist(request_handshake);
+    ck_assert_uint_eq(o.scanned, 0);
+    ck_assert_int_le(o.debt, -(1 << 20) + 1);
 }
 END_TEST
 
 /* An assist stops when its time is up, however much it owes and however
  * much work is queued, and keeps the rest of its debt: with the limit at
  * 0 it scans one clock interval's worth of objects (ASSIST_CLOCK_EVERY,
- * 32) and returns. With the usual limit the same assist scans them all.
- * White-box, as above. */
+ * 32) and returns. */
 START_TEST(test_gc_assist_time_bounded) {
-    enum { N = 5000 };
-    gh_thread *t = thr_current("test");
-    node *head = NULL;
-    GC_FRAME(f, &head);
-    for (int i = 0; i < N; i++) {
-        node *n = new_node((uint64_t)i);
-        n->next = head;
-        head = n;
-    }
-    uint64_t live = gh_load(&gstats.heap_live);
-    mark_assist_start_cycle(1 << 20, live + (1 << 20), live, live + (2 << 20));
-    gh_store(&work_scan_done, 0);
-    gh_store(&assist_work_total, 0);
-    gh_store(&work_bg_credit, 0);
-    gh_store(&gc_phase, GC_MARK);
-    for (node *n = head; n != NULL; n = n->next)
-        work_put(t->gcw, (uintptr_t)n);
-    t->assist_credit = 0;
-    int64_t limit = assist_max_ns;
-    assist_max_ns = 0;
-    mark_assist_alloc(t, 1 << 20);
-    assist_max_ns = limit;
-    uint64_t scanned = gh_load(&assist_work_total);
-    int64_t debt = t->assist_credit;
-    mark_assist_alloc(t, 0);
-    uint64_t scanned_after = gh_load(&assist_work_total);
-    gh_store(&gc_phase, GC_OFF);
-    t->assist_credit = 0;
-    ck_assert_uint_gt(scanned, 0);
-    ck_assert_uint_le(scanned, 32 * sizeof(node));
-    ck_assert_int_lt(debt, -(1 << 19));
-    ck_assert_uint_ge(scanned_after, (uint64_t)N * sizeof(node));
-    ck_assert(work_global_empty());
-    GC_UNFRAME(f);
-    gc_collect();
-    gc_collect();
-    ck_assert_uint_eq(stats().heap_objects, 0);
+    assist_outcome o = hindered_assist(no_assist_time);
+    ck_assert_uint_gt(o.scanned, 0);
+    ck_assert_uint_le(o.scanned, 32 * sizeof(node));
+    ck_assert_int_lt(o.debt, -(1 << 19));
 }
 END_TEST
 
