@@ -114,19 +114,32 @@ void work_wake_idle(void) {
  * about to be published by another) does not pay for one. */
 #define IDLE_SPINS 2000
 
-void work_wait(volatile AO_t *active) {
+/* What an idle wait waits for: done(word, flag) true. */
+typedef bool idle_done_fn(volatile AO_t *word, bool flag);
+
+/* The idle wait of work_wait and work_wait_markers: spins IDLE_SPINS
+ * times, then sleeps as an idle sleeper (see the top of this file), until
+ * done(word, flag). */
+static void idle_wait(idle_done_fn *done, volatile AO_t *word, bool flag) {
     for (int i = 0; i < IDLE_SPINS; i++) {
-        if (!work_global_empty() || !gh_load(active))
+        if (done(word, flag))
             return;
         gh_cpu_relax();
     }
     pthread_mutex_lock(&idle_lock);
     gh_xadd(&idle_sleepers, 1);
-    while (work_global_empty() && gh_load(active))
+    while (!done(word, flag))
         pthread_cond_wait(&idle_cv, &idle_lock);
     gh_xadd(&idle_sleepers, (uintptr_t)-1);
     pthread_mutex_unlock(&idle_lock);
 }
+
+static bool work_or_inactive(volatile AO_t *active, bool unused) {
+    (void)unused;
+    return !work_global_empty() || !gh_load(active);
+}
+
+void work_wait(volatile AO_t *active) { idle_wait(work_or_inactive, active, false); }
 
 void work_marker_idle(volatile AO_t *busy) {
     if (gh_xadd(busy, (uintptr_t)-1) == 1 && gh_load(&idle_sleepers) != 0)
@@ -140,18 +153,9 @@ static bool markers_quiet(volatile AO_t *busy, bool or_work) {
 }
 
 void work_wait_markers(volatile AO_t *busy, bool or_work) {
-    for (int i = 0; i < IDLE_SPINS; i++) {
-        if (markers_quiet(busy, or_work))
-            return;
-        gh_cpu_relax();
-    }
-    pthread_mutex_lock(&idle_lock);
-    gh_xadd(&idle_sleepers, 1);
-    while (!markers_quiet(busy, or_work))
-        pthread_cond_wait(&idle_cv, &idle_lock);
-    gh_xadd(&idle_sleepers, (uintptr_t)-1);
-    pthread_mutex_unlock(&idle_lock);
+    idle_wait(markers_quiet, busy, or_work);
 }
+
 static void put_empty(workbuf *b) { gh_lfstack_push(&work_empty, &b->node); }
 
 void work_put_slow(gcwork *w, uintptr_t obj) {
