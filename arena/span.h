@@ -129,8 +129,8 @@ GH_INLINE bool bits_test(const uint8_t *bits, uintptr_t i) { return (bits[i / 8]
  * white). A plain byte load and store: two markers can both find the object
  * white and both mark and queue it, and then it is scanned twice and its
  * bytes counted twice in the cycle's marked total (an over-estimate of the
- * live heap by that object, for the pacer only). Go's greyobject has the same window
- * between its isMarked test and its setMarked. */
+ * live heap by that object, for the pacer only). Go's greyobject has the
+ * same window between its isMarked test and its setMarked. */
 GH_INLINE bool mark_byte_try(volatile unsigned char *b) {
     if (AO_char_load(b))
         return false;

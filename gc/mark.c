@@ -59,7 +59,9 @@
  * work. An assist runs inside a refill, where no safepoint is polled until
  * it returns, so it stops at a pending stop or handshake request and
  * answers it (mark_drain_n, mark_assist_alloc): a stop never waits out an
- * assist.
+ * assist. It also stops after assist_max_ns, so that its refill never
+ * stalls the thread for long; assist_max_ns is a plain variable that only
+ * tests write, on the only thread that assists then.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -87,7 +89,8 @@ volatile AO_t assist_work_total; /* scan work done by assists this cycle */
  * scans one object at a time, and on a heap whose objects miss the cache
  * at every step (lists spread over a gigabyte) it marks at tens of MB/s,
  * so that ASSIST_MAX_WORK took 20-25 ms (bench_pause). The clock is read
- * every ASSIST_CLOCK_EVERY objects. Tests may shorten the limit. */
+ * every ASSIST_CLOCK_EVERY objects. Tests may shorten the limit (see the
+ * top of this file). */
 int64_t assist_max_ns = 1000000;
 #define ASSIST_CLOCK_EVERY 32
 
