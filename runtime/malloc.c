@@ -71,6 +71,13 @@
  * ALLOC_HOOK_TRACK under memcheck (track.h: every object is announced). */
 volatile AO_t alloc_hooks;
 
+/* alloc_hooks but ALLOC_HOOK_TRACK, which only sends an allocation off the
+ * fast path: the object is announced to memcheck (gh_track_alloc) by
+ * mallocgc and alloc_finish themselves. */
+GH_INLINE uintptr_t object_hooks(void) {
+    return gh_load(&alloc_hooks) & ~(uintptr_t)ALLOC_HOOK_TRACK;
+}
+
 /* Records the type of the new object x of span s (debug modes only). */
 static GH_NOINLINE GH_COLD void record_type(mspan *s, uintptr_t x, const gc_type *type) {
     if (s->obj_types == NULL) {
@@ -294,7 +301,7 @@ static GH_NOINLINE void *mallocgc(size_t size, const gc_type *type, bool needzer
      * first written; only a new one is checked (write_heap_bits). */
     if (!noscan && !span_bits_fit(s, type, size))
         write_heap_bits(s, x, size, type, call);
-    uintptr_t hooks = gh_load(&alloc_hooks) & ~(uintptr_t)ALLOC_HOOK_TRACK; /* done above */
+    uintptr_t hooks = object_hooks();
     /* During mark a span cached with its free slots pre-marked needs no
      * per-object marking (gc/mark.c, mark_span_free_slots). */
     if (GH_UNLIKELY(hooks) && (hooks != ALLOC_HOOK_MARKING || !s->alloc_black))
@@ -309,12 +316,10 @@ static GH_NOINLINE void *mallocgc(size_t size, const gc_type *type, bool needzer
 static GH_NOINLINE void *alloc_finish(gh_thread *t, mspan *s, uintptr_t x, size_t size,
                                       const gc_type *type, const char *call) {
     mcache *c = &t->cache;
-    uintptr_t hooks = gh_load(&alloc_hooks);
-    if (hooks & ALLOC_HOOK_TRACK)
-        gh_track_alloc(x, s->elemsize, true); /* as mallocgc does */
-    hooks &= ~(uintptr_t)ALLOC_HOOK_TRACK;
+    gh_track_alloc(x, s->elemsize, true); /* track.h, as mallocgc does */
     if (type != NULL && type->ptrdata != 0 && !span_bits_fit(s, type, size))
         write_heap_bits(s, x, size, type, call);
+    uintptr_t hooks = object_hooks();
     if (hooks && (hooks != ALLOC_HOOK_MARKING || !s->alloc_black))
         run_alloc_hooks(t, s, x, type);
     if (c->next_sample < 0)
