@@ -44,10 +44,10 @@ void mark_thread_frames(struct gcwork *w, struct gh_thread *t);
 /* Drains w and the global queue until both are empty. */
 void mark_drain(struct gcwork *w);
 /* Drains until `budget` bytes were scanned, no work is left, a safepoint
- * is requested (see gc_safepoint) or assist_max_ns have passed; returns
- * the scan work done. */
+ * is requested (see gc_safepoint) or the thread has spent assist_max_ns of
+ * CPU in it; returns the scan work done. */
 int64_t mark_drain_n(struct gcwork *w, int64_t budget);
-/* The longest one mark assist runs, in ns (1 ms; tests shorten it). */
+/* The most CPU time one mark assist spends, in ns (1 ms; tests shorten it). */
 extern int64_t assist_max_ns;
 void mark_assist_start_cycle(uint64_t scan_expected, uint64_t heap_goal, uint64_t triggered,
                              uint64_t hard_goal);
