@@ -98,6 +98,8 @@ static void publish_trigger(void) {
     gh_store(&goal_bytes, pacer_state.heap_goal);
 }
 
+uint64_t cycle_heap_goal(void) { return gh_load(&goal_bytes); }
+
 /* Whole MiB, truncated as Go's gctrace prints them. */
 static unsigned long long mb(uint64_t bytes) { return (unsigned long long)(bytes >> 20); }
 
@@ -333,7 +335,6 @@ static void run_cycle(bool forced) {
     uint64_t cpu_start = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     gh_store(&marker_cpu_ns, 0);
     uint32_t n = num_gc + 1;
-    pause_ns[(n + GC_PAUSE_HISTORY - 1) % GC_PAUSE_HISTORY] = 0;
 
     /* Sweep what the last cycle left before stopping anyone, so the pause
      * only finishes the last few spans. */
@@ -344,6 +345,7 @@ static void run_cycle(bool forced) {
 
     /* 1. Sweep termination (pause 1). */
     world_lock_acquire();
+    pause_ns[(n + GC_PAUSE_HISTORY - 1) % GC_PAUSE_HISTORY] = 0; /* statistics: world lock */
     uint64_t p1_begin = gh_clock_ns(CLOCK_MONOTONIC);
     uint64_t p1_cpu = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     uint64_t assist0 = gh_load(&assist_cpu_ns);
@@ -354,13 +356,12 @@ static void run_cycle(bool forced) {
     uint64_t p1_end;
     if (!stw_mark) {
         p1_end = stw_start();
+        record_pause(n, p1_end - p1_begin);
         world_lock_release();
     } else {
         p1_end = gh_clock_ns(CLOCK_MONOTONIC); /* the pause goes on through the mark */
     }
     p1_cpu = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - p1_cpu;
-    if (!stw_mark)
-        record_pause(n, p1_end - p1_begin);
     announce_marking(n);
     if (cycle_test_hook != NULL)
         cycle_test_hook("mark-start");

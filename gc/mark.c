@@ -512,7 +512,8 @@ void mark_drain(gcwork *w) {
     }
 }
 
-int64_t mark_drain_n(gcwork *w, int64_t budget) {
+int64_t mark_drain_n(gh_thread *t, int64_t budget) {
+    gcwork *w = t->gcw;
     int64_t done = 0;
     span_hint hint = {0};
     shade_batch batch = {0};
@@ -520,8 +521,11 @@ int64_t mark_drain_n(gcwork *w, int64_t budget) {
     unsigned since_clock = 0;
     while (done < budget) {
         /* Give way to a stop or a handshake: an assist runs at a refill,
-         * with no safepoint until it returns, and the stop waits for it. */
-        if (GH_UNLIKELY(gh_load(&gci_safepoint_request)))
+         * with no safepoint until it returns, and the stop waits for it.
+         * Only to one that waits for this thread: a handshake it already
+         * ran would otherwise excuse every assist until the requester
+         * next runs, and the heap would grow unpaid meanwhile. */
+        if (GH_UNLIKELY(thr_safepoint_wanted(t)))
             break;
         if (++since_clock == ASSIST_CLOCK_EVERY) {
             since_clock = 0;
@@ -586,6 +590,13 @@ static int64_t work_to_bytes(int64_t work, double wpb) {
     return b < (double)ASSIST_CREDIT_MAX ? (int64_t)b : ASSIST_CREDIT_MAX;
 }
 
+/* Scan work that `bytes` of allocation owe, saturated alike: past the hard
+ * goal wpb is the whole work left per byte (pacer.h). */
+static int64_t bytes_to_work(int64_t bytes, double wpb) {
+    double w = (double)bytes * wpb;
+    return w < (double)ASSIST_CREDIT_MAX ? (int64_t)w : ASSIST_CREDIT_MAX;
+}
+
 volatile AO_t assist_cpu_ns;
 
 void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
@@ -601,7 +612,7 @@ void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
     if (t->assist_credit >= 0)
         return;
     double wpb = assist_work_per_byte();
-    int64_t owed = (int64_t)((double)-t->assist_credit * wpb) + 1;
+    int64_t owed = bytes_to_work(-t->assist_credit, wpb) + 1;
     /* Pay at least ASSIST_MIN_WORK, so that a thread allocating steadily
      * assists now and then in batches rather than at every refill. */
     if (owed < ASSIST_MIN_WORK)
@@ -623,7 +634,7 @@ void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
     if (owed > ASSIST_MAX_WORK)
         owed = ASSIST_MAX_WORK;
     uint64_t cpu0 = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    int64_t done = mark_drain_n(t->gcw, owed);
+    int64_t done = mark_drain_n(t, owed);
     gh_xadd(&assist_cpu_ns, (uintptr_t)(gh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0));
     t->assist_credit += work_to_bytes(done, wpb);
     /* Grey objects found while assisting go where the workers see them. */
@@ -641,7 +652,7 @@ void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
          * than grow the heap further (Go parks such goroutines on its
          * assist queue). */
         if (gh_load(&gstats.heap_live) >= gh_load(&assist_heap_goal))
-            mark_assist_park((uint64_t)(-t->assist_credit * wpb));
+            mark_assist_park((uint64_t)bytes_to_work(-t->assist_credit, wpb));
         t->assist_credit = 0;
     }
 }

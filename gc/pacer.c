@@ -178,9 +178,9 @@ double pacer_assist_ratio(const pacer_assist_inputs *in) {
     }
     double work_left = expected - done;
     double heap_left = goal - live;
-    if (work_left < PACER_ASSIST_MIN_LEFT)
-        work_left = PACER_ASSIST_MIN_LEFT; /* the estimate ran out: keep some pressure */
-    if (heap_left < PACER_ASSIST_MIN_LEFT)
-        heap_left = PACER_ASSIST_MIN_LEFT; /* past even that: assist hard, but finitely */
+    if (work_left < PACER_ASSIST_MIN_WORK_LEFT)
+        work_left = PACER_ASSIST_MIN_WORK_LEFT; /* the estimate ran out: keep some pressure */
+    if (heap_left < PACER_ASSIST_MIN_HEAP_LEFT)
+        heap_left = PACER_ASSIST_MIN_HEAP_LEFT; /* past even that: everything left, now */
     return work_left / heap_left;
 }

@@ -23,9 +23,14 @@
  * that had every CPU, must not make the cons/mark ratio 0 or infinite. */
 #define PACER_MIN_UTILIZATION 0.05
 #define PACER_MAX_UTILIZATION 0.95
-/* Floor on both the scan work and the heap growth left in the assist
- * ratio, so it stays finite and positive. */
-#define PACER_ASSIST_MIN_LEFT (64.0 * 1024)
+/* Floor on the scan work left in the assist ratio: an estimate that ran
+ * out still asks something of each byte allocated. */
+#define PACER_ASSIST_MIN_WORK_LEFT (64.0 * 1024)
+/* Floor on the heap growth left (Go's, one byte), so the ratio stays finite.
+ * Past the 10% overshoot a byte costs all the work left: background credit
+ * buys next to nothing there, and a thread with nothing to scan waits for
+ * the mark to end instead of growing the heap further. */
+#define PACER_ASSIST_MIN_HEAP_LEFT (64.0 * 1024)
 /* Cycles of cons/mark history kept (Go keeps 4 and uses the maximum). */
 #define PACER_CONS_MARK_HISTORY 4
 /* Bytes kept free below the memory-limit goal for pacing error (Go's

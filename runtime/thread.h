@@ -96,6 +96,16 @@ GH_INLINE gh_thread *thr_current(const char *call) {
     return t;
 }
 
+/* Is the collector waiting for t to reach a safepoint: a stop, or a
+ * handshake t has not yet run? The request word alone does not say: the
+ * handshake bit stays set until the requester has seen every thread, and a
+ * requester descheduled on a busy machine keeps it set for milliseconds
+ * after t answered. (A stop's requester is never a thread asking this.) */
+GH_INLINE bool thr_safepoint_wanted(gh_thread *t) {
+    uintptr_t req = gh_load(&gci_safepoint_request);
+    return GH_UNLIKELY(req != 0) && ((req & SAFEPOINT_STW) || gh_load(&t->handshake_pending));
+}
+
 /* The registry, for walks made with the world stopped (or sched_lock held). */
 gh_thread *thr_list(void);
 unsigned thr_count(void);

@@ -816,6 +816,64 @@ END_TEST
 START_TEST(test_gc_soak_near_goal) { soak(1.5); }
 END_TEST
 
+/* A handshake some thread is slow to answer (busy without a safepoint, or
+ * its requester descheduled on a loaded machine) leaves the request bit
+ * set. A thread that already answered must go on paying for what it
+ * allocates: its assists scan, and past the goal with nothing left to scan
+ * it waits. (They gave way to the bit instead, did no work, and the heap
+ * grew unpaid: check_gc's soak test reached 4 times its goal beside a
+ * stress test.) */
+static volatile AO_t laggard_done, laggard_goal, laggard_live_end;
+
+static void *handshake_laggard(void *arg) {
+    (void)arg;
+    gc_thread_register();
+    gh_thread *me = thr_self;
+    /* Safepoints as usual until a handshake waits for this thread while
+     * grey objects wait in the global queue (at mark start, usually)... */
+    while (!(gh_load(&me->handshake_pending) && !work_global_empty()) &&
+           !gh_load(&laggard_done)) {
+        gc_safepoint();
+        sched_yield();
+    }
+    /* ...then none until the allocating thread is past this cycle's goal,
+     * and some more: it runs meanwhile with the request bit set. */
+    uint64_t goal = cycle_heap_goal();
+    for (int i = 0; i < 2000 && gh_load(&gstats.heap_live) < goal; i++)
+        usleep(1000);
+    usleep(100 * 1000);
+    gh_store(&laggard_goal, goal);
+    gh_store(&laggard_live_end, gh_load(&gstats.heap_live));
+    while (!gh_load(&laggard_done)) {
+        gc_safepoint();
+        sched_yield();
+    }
+    gc_thread_unregister();
+    return NULL;
+}
+
+START_TEST(test_gc_assists_pay_while_a_handshake_lags) {
+    for (int i = 0; i < 32; i++) /* 2 MiB live, scanned each cycle */
+        groots[i] = gc_alloc(64 * 1024, &node_type);
+    gc_collect();
+    gh_store(&laggard_live_end, 0);
+    gh_store(&laggard_done, 0);
+    pthread_t th;
+    pthread_create(&th, NULL, handshake_laggard, NULL);
+    while (gh_load(&laggard_live_end) == 0)
+        garbage(256 << 10);
+    gh_store(&laggard_done, 1);
+    gc_enter_blocking();
+    pthread_join(th, NULL);
+    gc_leave_blocking();
+    uint64_t end = gh_load(&laggard_live_end), goal = gh_load(&laggard_goal);
+    ck_assert_msg(end >= goal, "the allocating thread never reached the goal (%llu < %llu)",
+                  (unsigned long long)end, (unsigned long long)goal);
+    ck_assert_msg(end <= goal + goal / 5, "heap %llu with goal %llu while a handshake lagged",
+                  (unsigned long long)end, (unsigned long long)goal);
+}
+END_TEST
+
 START_TEST(test_gc_remove_roots) {
     static void *mine[4];
     gc_add_roots(mine, sizeof mine);
@@ -1009,6 +1067,8 @@ typedef struct assist_outcome {
     int64_t debt;
 } assist_outcome;
 
+static volatile AO_t handshakes_run;
+
 static assist_outcome hindered_assist(void (*hinder)(bool on)) {
     gh_thread *t = thr_current("test");
     node *head = NULL;
@@ -1050,11 +1110,36 @@ static assist_outcome hindered_assist(void (*hinder)(bool on)) {
     return o;
 }
 
+static gh_thread *handshake_target;
+
+static void count_handshake(gh_thread *t) {
+    if (t == handshake_target) /* other registered threads run it too */
+        gh_xadd(&handshakes_run, 1);
+}
+
+static void *handshake_requester(void *arg) {
+    (void)arg;
+    thr_handshake(count_handshake); /* waits until the test thread ran it */
+    return NULL;
+}
+
+/* A handshake for the test thread, from another thread, pending while
+ * `on`; it has run by the time `on` ends (mark_assist_alloc's safepoint). */
 static void request_handshake(bool on) {
-    if (on)
-        gh_or(&gci_safepoint_request, SAFEPOINT_HANDSHAKE);
-    else
-        gh_and(&gci_safepoint_request, ~(uintptr_t)SAFEPOINT_HANDSHAKE);
+    static pthread_t requester;
+    if (on) {
+        gh_store(&handshakes_run, 0);
+        handshake_target = thr_self;
+        pthread_create(&requester, NULL, handshake_requester, NULL);
+        /* Pending first, the request bit after: wait for both. */
+        while (!(gh_load(&gci_safepoint_request) & SAFEPOINT_HANDSHAKE))
+            sched_yield();
+    } else {
+        gc_enter_blocking();
+        pthread_join(requester, NULL);
+        gc_leave_blocking();
+        ck_assert_uint_eq(gh_load(&handshakes_run), 1);
+    }
 }
 
 static void no_assist_time(bool on) {
@@ -1823,6 +1908,7 @@ static Suite *gc_suite(bool fork) {
     tcase_add_test(pacing, test_gc_set_percent);
     tcase_add_test(pacing, test_gc_soak_bounded);
     tcase_add_test(pacing, test_gc_soak_near_goal);
+    tcase_add_test(pacing, test_gc_assists_pay_while_a_handshake_lags);
     tcase_add_test(pacing, test_gc_two_threads_collect);
     tcase_add_test(pacing, test_gc_collect_while_other_allocates);
     tcase_add_test(pacing, test_gc_assist_takes_background_credit);

@@ -106,10 +106,15 @@ START_TEST(test_assist_ratio) {
                                .heap_goal = 20 * MIB, .hard_goal = 40 * MIB,
                                .triggered = 17 * MIB};
     ck_assert(fabs(pacer_assist_ratio(&in) - 15.0 / 1) < 1e-9);
-    /* Past even that: finite, and high. */
+    /* Past even that: the whole work left for each byte, finite. */
     in.heap_live = 30 * MIB;
     double r = pacer_assist_ratio(&in);
-    ck_assert(isfinite(r) && r == 15.0 * MIB / PACER_ASSIST_MIN_LEFT);
+    ck_assert(isfinite(r) && r == 15.0 * MIB / PACER_ASSIST_MIN_HEAP_LEFT);
+    /* Work done beyond every estimate (goal extended to 23 MiB): the floor
+     * keeps a little pressure. */
+    in.work_done = 25 * MIB;
+    in.heap_live = 20 * MIB;
+    ck_assert(fabs(pacer_assist_ratio(&in) - PACER_ASSIST_MIN_WORK_LEFT / (3.0 * MIB)) < 1e-9);
 }
 END_TEST
 
