@@ -595,7 +595,9 @@ static void *black_allocator(void *arg) {
     while (gh_load(&black_step) != 1)
         gc_safepoint();
     node *x = new_node(777);
-    groots[5] = x; /* a registered root: no barrier, as the API allows */
+    /* A registered root: no barrier, as the API allows (a relaxed store:
+     * the collector is reading the roots, and TSan sees both sides). */
+    __atomic_store_n(&groots[5], x, __ATOMIC_RELAXED);
     black_obj = x;
     x = NULL;
     gh_store(&black_step, 2);
