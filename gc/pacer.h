@@ -30,7 +30,7 @@
  * Past the 10% overshoot a byte costs all the work left: background credit
  * buys next to nothing there, and a thread with nothing to scan waits for
  * the mark to end instead of growing the heap further. */
-#define PACER_ASSIST_MIN_HEAP_LEFT (64.0 * 1024)
+#define PACER_ASSIST_MIN_HEAP_LEFT 1.0
 /* Cycles of cons/mark history kept (Go keeps 4 and uses the maximum). */
 #define PACER_CONS_MARK_HISTORY 4
 /* Bytes kept free below the memory-limit goal for pacing error (Go's
