@@ -595,8 +595,9 @@ static void *black_allocator(void *arg) {
     while (gh_load(&black_step) != 1)
         gc_safepoint();
     node *x = new_node(777);
-    /* A registered root: no barrier, as the API allows (a relaxed store:
-     * the collector is reading the roots, and TSan sees both sides). */
+    /* Into a registered root without GC_STORE, deliberately: the barrier
+     * would shade x itself, and only allocate-black may keep it here. A
+     * relaxed store, since the collector reads the roots meanwhile. */
     __atomic_store_n(&groots[5], x, __ATOMIC_RELAXED);
     black_obj = x;
     x = NULL;
