@@ -43,10 +43,6 @@ void mark_globals(struct gcwork *w);
 void mark_thread_frames(struct gcwork *w, struct gh_thread *t);
 /* Drains w and the global queue until both are empty. */
 void mark_drain(struct gcwork *w);
-/* Drains t's work until `budget` bytes were scanned, no work is left, the
- * collector waits for t at a safepoint (thr_safepoint_wanted) or t has
- * spent assist_max_ns of CPU in it; returns the scan work done. */
-int64_t mark_drain_n(struct gh_thread *t, int64_t budget);
 /* The most CPU time one mark assist spends, in ns (1 ms; tests shorten it). */
 extern int64_t assist_max_ns;
 void mark_assist_start_cycle(uint64_t scan_expected, uint64_t heap_goal, uint64_t triggered,

@@ -57,9 +57,11 @@
  * one. Assists take background credit with an atomic add that may
  * overdraw it briefly; the overdraft is paid back by later background
  * work. An assist runs inside a refill, where no safepoint is polled until
- * it returns, so it stops at a pending stop or handshake request and
- * answers it (mark_drain_n, mark_assist_alloc): a stop never waits out an
- * assist. It also stops after assist_max_ns, so that its refill never
+ * it returns, so it stops at a stop request, or a handshake its thread has
+ * not run, and answers it (assist_drain, mark_assist_alloc): a stop never
+ * waits out an assist. A handshake the thread already ran does not stop it
+ * (thr_safepoint_wanted): its bit may stay set for as long as the
+ * requester is descheduled, and assists must go on paying meanwhile. It also stops after assist_max_ns, so that its refill never
  * stalls the thread for long; assist_max_ns is a plain variable that only
  * tests write, on the only thread that assists then.
  */
@@ -281,7 +283,7 @@ void mark_shade(gcwork *w, uintptr_t p) { shade_from(w, p, 0, 0); }
  * once taken from the queue, misses on the object and its heap-bitmap word
  * (the object ring of mark_drain prefetches those). Waiting out each miss
  * in turn leaves the marker idle most of the time on a random graph.
- * Markers (mark_drain), assists (mark_drain_n) and the write barrier's
+ * Markers (mark_drain), assists (assist_drain) and the write barrier's
  * flush (mark_shade_n) therefore shade in batches: a pointer outside the
  * span hint is collected with its span, read from the arena index, and the
  * mspan is prefetched; when SHADE_BATCH pointers are collected, one pass
@@ -512,12 +514,16 @@ void mark_drain(gcwork *w) {
     }
 }
 
-int64_t mark_drain_n(gh_thread *t, int64_t budget) {
+/* An assist's drain: t's work until `budget` bytes were scanned, no work is
+ * left, the collector waits for t at a safepoint (thr_safepoint_wanted) or
+ * t has spent assist_max_ns of CPU since cpu_start; returns the scan work
+ * done. */
+static int64_t assist_drain(gh_thread *t, int64_t budget, uint64_t cpu_start) {
     gcwork *w = t->gcw;
     int64_t done = 0;
     span_hint hint = {0};
     shade_batch batch = {0};
-    uint64_t start = gh_clock_ns(CLOCK_MONOTONIC), cpu_start = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t start = gh_clock_ns(CLOCK_MONOTONIC);
     unsigned since_clock = 0;
     while (done < budget) {
         /* Give way to a stop or a handshake: an assist runs at a refill,
@@ -634,7 +640,7 @@ void mark_assist_alloc(gh_thread *t, uintptr_t bytes) {
     if (owed > ASSIST_MAX_WORK)
         owed = ASSIST_MAX_WORK;
     uint64_t cpu0 = gh_clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    int64_t done = mark_drain_n(t, owed);
+    int64_t done = assist_drain(t, owed, cpu0);
     gh_xadd(&assist_cpu_ns, (uintptr_t)(gh_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0));
     t->assist_credit += work_to_bytes(done, wpb);
     /* Grey objects found while assisting go where the workers see them. */

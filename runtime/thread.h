@@ -31,7 +31,10 @@
  * thread's own transition are ordered by that lock. The request word is also
  * read without the lock (the safepoint fast path): a stale 0 only delays the
  * thread until its next safepoint, a stale non-zero costs one trip into the
- * slow path.
+ * slow path. The handshake bit stays set until the requester has seen every
+ * thread; whether the handshake still waits for a given thread is that
+ * thread's handshake_pending, set before the bit and cleared once the
+ * handshake ran (thr_safepoint_wanted).
  */
 #ifndef GH_THREAD_H
 #define GH_THREAD_H
